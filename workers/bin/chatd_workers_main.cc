@@ -1,1 +1,102 @@
-int main() { return 0; }
+// chatd-workers: the FastCGI worker pool. This file only wires modules together: configuration,
+// logging, process-wide library setup, the pool's hooks, and the API application built in each
+// worker after fork.
+
+#include <curl/curl.h>
+#include <malloc.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "api/routes.h"
+#include "api/services.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "pool/pool.h"
+#include "pool/scoreboard.h"
+#include "store/db.h"
+
+namespace {
+
+using chatd::Config;
+using chatd::Result;
+using chatd::Status;
+
+// Indexes into the application metrics registered below.
+enum AppMetricIndex { kDbAcquires = 0, kDbAcquireWaitUs, kDbWaitTimeouts, kDbReconnects };
+
+std::vector<chatd::pool::AppMetricSpec> AppMetrics() {
+  using chatd::pool::MetricType;
+  return {
+      {"chatd_db_pool_acquires_total", "Database sessions borrowed from the per-process pools.", MetricType::kCounter},
+      {"chatd_db_pool_wait_microseconds_total", "Time spent waiting for a free database session.", MetricType::kCounter},
+      {"chatd_db_pool_wait_timeouts_total", "Requests that found no free database session within DB_ACQUIRE_TIMEOUT_MS.", MetricType::kCounter},
+      {"chatd_db_reconnects_total", "Broken database sessions closed for reconnection.", MetricType::kCounter},
+  };
+}
+
+Result<std::shared_ptr<const Config>> LoadConfiguration() {
+  auto env = chatd::ProcessEnvWithConfigFile();
+  if (!env.ok()) return env.status();
+  auto config = chatd::LoadConfig(env.value());
+  if (!config.ok()) return config.status();
+  return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(config.value())));
+}
+
+// The application of one worker process.
+class WorkerApp : public chatd::pool::App {
+ public:
+  explicit WorkerApp(std::unique_ptr<chatd::api::Services> services)
+      : services_(std::move(services)), router_(chatd::api::BuildRouter(services_.get())) {}
+
+  void Handle(chatd::http::Request& request, chatd::http::ResponseWriter& writer) override {
+    router_.Dispatch(request, writer);
+  }
+
+ private:
+  std::unique_ptr<chatd::api::Services> services_;
+  chatd::http::Router router_;
+};
+
+Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config, const chatd::pool::ProcessInfo&) {
+  auto services = std::make_unique<chatd::api::Services>();
+  services->config = std::make_shared<const Config>(config);
+  chatd::store::DbObserver observer;
+  observer.on_acquire = [](int64_t wait_us) {
+    auto* sb = chatd::pool::Scoreboard::Get();
+    sb->AddAppMetric(kDbAcquires, 1);
+    sb->AddAppMetric(kDbAcquireWaitUs, wait_us);
+  };
+  observer.on_wait_timeout = [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kDbWaitTimeouts, 1); };
+  observer.on_reconnect = [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kDbReconnects, 1); };
+  services->db = std::make_unique<chatd::store::Database>(config.database_url, config.db_pool_size,
+                                                          config.db_acquire_timeout_ms, observer);
+  auto migrations = chatd::store::ListMigrationFiles(config.migrations_dir);
+  if (!migrations.ok()) return migrations.status();
+  services->migrations = std::move(migrations.value());
+  return std::unique_ptr<chatd::pool::App>(std::make_unique<WorkerApp>(std::move(services)));
+}
+
+}  // namespace
+
+int main() {
+  auto config = LoadConfiguration();
+  if (!config.ok()) {
+    std::fprintf(stderr, "chatd-workers: invalid configuration\n%s\n", config.status().detail().c_str());
+    return 2;
+  }
+  chatd::InitLogging("chatd-workers", config.value()->log_format, config.value()->log_level);
+  // Argon2 allocates m_cost KiB per hash; without this, glibc's dynamic mmap threshold keeps that
+  // memory resident in every worker after the first login (PITFALLS.md).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before fork
+
+  chatd::pool::Hooks hooks;
+  hooks.load_config = LoadConfiguration;
+  hooks.make_app = MakeApp;
+  hooks.route_labels = chatd::api::RouteLabels();
+  hooks.app_metrics = AppMetrics();
+  int rc = chatd::pool::RunPool(hooks, config.value());
+  curl_global_cleanup();
+  return rc;
+}

@@ -181,11 +181,14 @@ Result<EnvLookup> ProcessEnvWithConfigFile() {
   auto path = process("CHATD_CONFIG");
   if (!path || path->empty()) return process;
   std::ifstream in(*path);
-  if (!in) return Status::Invalid("CHATD_CONFIG", "cannot read the file " + *path);
+  if (!in) return Status(ErrorCode::kValidation, "config: CHATD_CONFIG: cannot read the file " + *path);
   std::stringstream buffer;
   buffer << in.rdbuf();
   auto parsed = ParseEnvFile(buffer.str());
-  if (!parsed.ok()) return parsed.status();
+  if (!parsed.ok()) {
+    const auto& e = parsed.status().field_errors().front();
+    return Status(ErrorCode::kValidation, "config: " + e.field + ": " + e.message + " (" + *path + ")");
+  }
   auto overlay = std::make_shared<std::map<std::string, std::string>>(std::move(parsed.value()));
   return EnvLookup([process, overlay](std::string_view name) -> std::optional<std::string> {
     auto it = overlay->find(std::string(name));
@@ -194,9 +197,11 @@ Result<EnvLookup> ProcessEnvWithConfigFile() {
   });
 }
 
+std::string DefaultMigrationsDir() { return CHATD_DEFAULT_MIGRATIONS_DIR; }
+
 Result<Config> LoadConfig(const EnvLookup& env) {
   Config c;
-  c.migrations_dir = CHATD_DEFAULT_MIGRATIONS_DIR;
+  c.migrations_dir = DefaultMigrationsDir();
   Reader r(env);
 
   r.String("DATABASE_URL", c.database_url);
@@ -215,7 +220,7 @@ Result<Config> LoadConfig(const EnvLookup& env) {
   }
   r.Integer("LISTEN_BACKLOG", c.listen_backlog, 16, 65535);
   r.Integer("WORKERS", c.workers, 1, 64);
-  r.Integer("THREADS_PER_WORKER", c.threads_per_worker, 1, 1024);
+  r.Integer("THREADS_PER_WORKER", c.threads_per_worker, 1, 512);
   r.Integer("MAX_REQUESTS", c.max_requests, 0, 1000000000);
   r.Integer("EMERGENCY_RESTART_THRESHOLD", c.emergency_restart_threshold, 0, 10000);
   r.Duration("EMERGENCY_RESTART_INTERVAL", c.emergency_restart_interval, 1, 86400);

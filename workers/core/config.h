@@ -109,6 +109,9 @@ struct Config {
   bool llm_configured() const { return !llm_base_url.empty(); }
 };
 
+// Where this build finds sql/ when MIGRATIONS_DIR is not set.
+std::string DefaultMigrationsDir();
+
 // Reads and validates every setting. On failure, the Status's field errors hold one entry per bad
 // variable (field = the variable's name, message = the rule), and detail() is all of them, one per
 // line, ready to print.

@@ -1,0 +1,156 @@
+// SOCI session pool with bounded waits, lazy (re)connection and the one SQLSTATE -> Status map.
+
+#include "store/db.h"
+
+#include <libpq-fe.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+#include <chrono>
+
+#include "core/log.h"
+
+namespace chatd::store {
+PGconn* NativeConnection(soci::session& s) {
+  // static_cast: SOCI does not export the backend's typeinfo, and every session here is opened
+  // with the postgresql backend (checked by name).
+  if (s.get_backend() == nullptr || s.get_backend_name() != "postgresql") return nullptr;
+  return static_cast<soci::postgresql_session_backend*>(s.get_backend())->conn_;
+}
+
+namespace {
+
+bool Connected(soci::session& s) {
+  PGconn* conn = s.get_backend() ? NativeConnection(s) : nullptr;
+  return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
+}
+
+}  // namespace
+
+Lease::Lease(Lease&& other) noexcept : db_(other.db_), pos_(other.pos_), session_(other.session_) {
+  other.db_ = nullptr;
+}
+
+Lease::~Lease() {
+  if (db_) db_->GiveBack(pos_);
+}
+
+Database::Database(std::string url, int pool_size, int acquire_timeout_ms, DbObserver observer)
+    : url_(std::move(url)),
+      pool_size_(pool_size),
+      acquire_timeout_ms_(acquire_timeout_ms),
+      observer_(std::move(observer)),
+      pool_(std::make_unique<soci::connection_pool>(static_cast<size_t>(pool_size))) {}
+
+Database::~Database() = default;
+
+Result<Lease> Database::Acquire() {
+  auto start = std::chrono::steady_clock::now();
+  size_t pos = 0;
+  if (!pool_->try_lease(pos, acquire_timeout_ms_)) {
+    if (observer_.on_wait_timeout) observer_.on_wait_timeout();
+    LogWarn("database pool exhausted").Int("timeout_ms", acquire_timeout_ms_);
+    return Status::Unavailable("The service is busy. Please try again in a moment.");
+  }
+  if (observer_.on_acquire) {
+    observer_.on_acquire(std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
+  }
+  soci::session& s = pool_->at(pos);
+  if (!Connected(s)) {
+    try {
+      if (s.get_backend()) s.close();
+      s.open(soci::postgresql, url_);
+    } catch (const std::exception& e) {
+      pool_->give_back(pos);
+      LogWarn("database connection failed").Str("error", e.what());
+      return Status::Unavailable("The database is unavailable. Please try again shortly.");
+    }
+  }
+  return Lease(this, pos, &s);
+}
+
+void Database::GiveBack(size_t pos) {
+  soci::session& s = pool_->at(pos);
+  if (s.get_backend()) {
+    PGconn* conn = NativeConnection(s);
+    bool broken = conn == nullptr || PQstatus(conn) != CONNECTION_OK;
+    // A connection left inside a transaction (an exception skipped the rollback) is as unusable
+    // as a broken one.
+    bool in_tx = conn != nullptr && PQtransactionStatus(conn) != PQTRANS_IDLE;
+    if (in_tx && !broken) {
+      PGresult* r = PQexec(conn, "ROLLBACK");
+      PQclear(r);
+      broken = PQtransactionStatus(conn) != PQTRANS_IDLE;
+    }
+    if (broken) {
+      try {
+        s.close();
+      } catch (...) {
+      }
+      if (observer_.on_reconnect) observer_.on_reconnect();
+    }
+  }
+  pool_->give_back(pos);
+}
+
+Status Database::Run(const std::function<Status(soci::session&)>& work, bool idempotent) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto lease = Acquire();
+    if (!lease.ok()) return lease.status();
+    try {
+      return work(lease->session());
+    } catch (const std::exception& e) {
+      bool retry = idempotent && attempt == 0 && IsConnectionError(e);
+      if (!retry) return MapDbError(e);
+      LogInfo("database connection lost; retrying once").Str("error", e.what());
+    }
+  }
+  return Status::Unavailable("The database is unavailable. Please try again shortly.");
+}
+
+std::string SqlState(const std::exception& e) {
+  if (auto* pe = dynamic_cast<const soci::postgresql_soci_error*>(&e)) return pe->sqlstate();
+  return "";
+}
+
+bool Database::IsConnectionError(const std::exception& e) {
+  std::string state = SqlState(e);
+  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") return true;
+  if (auto* se = dynamic_cast<const soci::soci_error*>(&e)) {
+    if (se->get_error_category() == soci::soci_error::connection_error) return true;
+    // libpq reports a dropped server without a SQLSTATE.
+    std::string what = se->what();
+    return state.empty() && (what.find("server closed the connection") != std::string::npos ||
+                             what.find("no connection to the server") != std::string::npos ||
+                             what.find("terminating connection") != std::string::npos ||
+                             what.find("could not connect") != std::string::npos ||
+                             what.find("connection to server") != std::string::npos);
+  }
+  return false;
+}
+
+Status Database::MapDbError(const std::exception& e) {
+  std::string state = SqlState(e);
+  if (IsConnectionError(e)) {
+    LogWarn("database unavailable").Str("sqlstate", state).Str("error", e.what());
+    return Status::Unavailable("The database is unavailable. Please try again shortly.");
+  }
+  if (state == "23505") {
+    return Status(ErrorCode::kConflict, "This conflicts with something that already exists.");
+  }
+  if (state == "40001" || state == "40P01" || state == "55P03" || state == "53300" || state == "57014") {
+    LogWarn("database contention").Str("sqlstate", state).Str("error", e.what());
+    return Status::Unavailable("The service is busy. Please try again in a moment.");
+  }
+  if (state == "23503") return Status::NotFound();
+  if (state == "23514" || state == "22001" || state == "22P02" || state == "22023") {
+    LogWarn("database rejected a value").Str("sqlstate", state).Str("error", e.what());
+    return Status::Invalid("body", "contains a value that is not allowed");
+  }
+  LogError("database error").Str("sqlstate", state).Str("error", e.what());
+  return Status::Internal();
+}
+
+}  // namespace chatd::store
