@@ -14,7 +14,6 @@
 #include "auth/password.h"
 
 #include <argon2.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -210,7 +209,6 @@ Result<std::string> PasswordHasher::Hash(std::string_view password) const {
                                password.data(), password.size(), salt.data(), salt.size(),
                                kHashBytes, encoded.data(), encoded.size());
   }
-  OPENSSL_cleanse(salt.data(), salt.size());
   if (rc != ARGON2_OK) return Status::Internal();
   encoded.resize(std::strlen(encoded.c_str()));
   return encoded;

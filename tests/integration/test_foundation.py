@@ -1,0 +1,183 @@
+"""The foundation through nginx: health, readiness, problem+json everywhere, request ids in logs,
+configuration errors, migrations, and /ready following PostgreSQL down and up again."""
+
+import os
+import subprocess
+import unittest
+
+from harness import BUILD, SOURCE, Postgres, Stack, wait_until
+
+PROBLEM_KEYS = {"type", "title", "status", "code", "detail", "request_id"}
+
+
+class FoundationTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.close()
+
+    def assertProblem(self, r, status, code):
+        self.assertEqual(r.status, status, r)
+        self.assertTrue(r.content_type.startswith("application/problem+json"), r.headers)
+        body = r.json()
+        self.assertTrue(PROBLEM_KEYS <= body.keys(), body)
+        self.assertEqual(body["status"], status)
+        self.assertEqual(body["code"], code)
+        self.assertEqual(body["request_id"], r.headers["x-request-id"])
+        return body
+
+    def test_health(self):
+        r = self.stack.get("/api/v1/health")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"status": "ok"})
+        self.assertRegex(r.headers["x-request-id"], r"^[0-9a-f]{32}$")
+
+    def test_ready(self):
+        r = self.stack.get("/api/v1/ready")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["status"], "ok")
+        self.assertEqual(r.json()["checks"]["database"], "ok")
+        self.assertEqual(r.json()["checks"]["migrations"], "ok")
+        self.assertIn(r.json()["checks"]["llm"], ("configured", "missing"))
+
+    def test_unknown_api_path_is_problem_404_with_request_id_in_log(self):
+        r = self.stack.get("/api/v1/nope")
+        body = self.assertProblem(r, 404, "NOT_FOUND")
+        rid = body["request_id"]
+        line = wait_until(lambda: next((l for l in self.stack.worker_log_lines() if l.get("request_id") == rid), None),
+                          what="the request's log line")
+        self.assertEqual(line["status"], 404)
+        self.assertEqual(line["method"], "GET")
+        self.assertIn("duration_ms", line)
+        self.assertIn("route", line)
+
+    def test_wrong_method_is_405_with_allow(self):
+        r = self.stack.request("DELETE", "/api/v1/health")
+        self.assertProblem(r, 405, "METHOD_NOT_ALLOWED")
+        self.assertIn("GET", r.headers.get("allow", ""))
+
+    def test_nginx_own_errors_are_problem_json(self):
+        self.assertProblem(self.stack.get("/assets/missing.js"), 404, "NOT_FOUND")
+        self.assertProblem(self.stack.request("POST", "/index.html", raw=b"x"), 405, "METHOD_NOT_ALLOWED")
+        big = b"{" + b" " * (100 * 1024) + b"}"
+        self.assertProblem(self.stack.request("POST", "/api/v1/health", raw=big,
+                                              headers={"Content-Type": "application/json"}),
+                           413, "PAYLOAD_TOO_LARGE")
+
+    def test_status_and_metrics_are_served_on_loopback(self):
+        status = self.stack.status(full=True)
+        self.assertEqual(status["total_processes"], 2)
+        self.assertEqual(len(status["processes"]), 2)
+        metrics = self.stack.get("/metrics")
+        self.assertEqual(metrics.status, 200)
+        self.assertIn(b"chatd_pool_processes 2", metrics.body)
+        self.assertIn(b'chatd_http_requests_total{route="GET /api/v1/health",status="200"}', metrics.body)
+
+    def test_cors_allowlist(self):
+        allowed = f"http://127.0.0.1:{self.stack.port}"
+        r = self.stack.get("/api/v1/health", headers={"Origin": allowed})
+        self.assertEqual(r.headers.get("access-control-allow-origin"), allowed)
+        r = self.stack.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+        self.assertNotIn("access-control-allow-origin", r.headers)
+        r = self.stack.request("OPTIONS", "/api/v1/health", headers={
+            "Origin": allowed, "Access-Control-Request-Method": "POST"})
+        self.assertEqual(r.status, 204)
+        self.assertIn("POST", r.headers.get("access-control-allow-methods", ""))
+
+
+class WorkersDownTest(unittest.TestCase):
+    def test_502_is_problem_json_when_the_pool_is_down(self):
+        stack = Stack().start()
+        try:
+            self.assertEqual(stack.stop_workers(), 0)
+            r = stack.get("/api/v1/health")
+            self.assertEqual(r.status, 502, r)
+            self.assertTrue(r.content_type.startswith("application/problem+json"))
+            self.assertEqual(r.json()["request_id"], r.headers["x-request-id"])
+            self.assertIn("retry-after", r.headers)
+        finally:
+            stack.close()
+
+
+class ConfigurationTest(unittest.TestCase):
+    def run_bin(self, argv, **env):
+        full = {"PATH": os.environ["PATH"], "JWT_SECRET": "k" * 40, "LISTEN": "/nonexistent/x.sock"}
+        full.update(env)
+        return subprocess.run(argv, env=full, capture_output=True, text=True, timeout=30)
+
+    def test_short_jwt_secret_stops_workers_with_one_clear_line(self):
+        r = self.run_bin([os.path.join(BUILD, "chatd-workers")], JWT_SECRET="short")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("JWT_SECRET", r.stderr)
+        self.assertIn("32 bytes", r.stderr)
+
+    def test_check_config_names_each_bad_variable(self):
+        r = self.run_bin([os.path.join(BUILD, "chatctl"), "check-config"], WORKERS="zero",
+                         LLM_API_KEY="your-api-key-here", LOG_FORMAT="xml")
+        self.assertNotEqual(r.returncode, 0)
+        for name in ("WORKERS", "LLM_API_KEY", "LOG_FORMAT"):
+            self.assertIn(name, r.stderr)
+        ok = self.run_bin([os.path.join(BUILD, "chatctl"), "check-config"])
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+
+    def test_missing_jwt_secret(self):
+        env = {"PATH": os.environ["PATH"]}
+        r = subprocess.run([os.path.join(BUILD, "chatctl"), "check-config"], env=env, capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("JWT_SECRET", r.stderr)
+
+
+class MigrationTest(unittest.TestCase):
+    def test_migrate_is_idempotent_and_reports_status(self):
+        pg = Postgres()
+        try:
+            pg.psql("CREATE DATABASE m")
+            env = dict(os.environ, DATABASE_URL=pg.url("m"), MIGRATIONS_DIR=os.path.join(SOURCE, "sql"))
+            chatctl = os.path.join(BUILD, "chatctl")
+            status = subprocess.run([chatctl, "migrate", "--status"], env=env, capture_output=True, text=True)
+            self.assertEqual(status.returncode, 0, status.stderr)
+            self.assertIn("pending", status.stdout)
+            first = subprocess.run([chatctl, "migrate"], env=env, capture_output=True, text=True)
+            self.assertEqual(first.returncode, 0, first.stderr)
+            self.assertIn("applied 0001_init.sql", first.stdout)
+            tables = pg.psql("SELECT count(*) FROM information_schema.tables WHERE table_schema='public'", db="m")
+            second = subprocess.run([chatctl, "migrate"], env=env, capture_output=True, text=True)
+            self.assertEqual(second.returncode, 0)
+            self.assertIn("up to date", second.stdout)
+            self.assertEqual(tables, pg.psql(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema='public'", db="m"))
+            status = subprocess.run([chatctl, "migrate", "--status"], env=env, capture_output=True, text=True)
+            self.assertIn("0 pending", status.stdout)
+        finally:
+            pg.close()
+
+
+class DatabaseOutageTest(unittest.TestCase):
+    def test_ready_follows_postgres_down_and_up_without_restarting_workers(self):
+        pg = Postgres()
+        stack = Stack(pg=pg).start()
+        try:
+            self.assertEqual(stack.get("/api/v1/ready").status, 200)
+            pids = sorted(stack.worker_pids())
+            pg.stop()
+            r = stack.get("/api/v1/ready")
+            self.assertEqual(r.status, 503, r)
+            self.assertEqual(r.json()["checks"]["database"], "error")
+            self.assertEqual(r.json()["status"], "degraded")
+            self.assertEqual(stack.get("/api/v1/health").status, 200)
+            pg.start()
+            wait_until(lambda: stack.get("/api/v1/ready").status == 200, what="/ready back to 200")
+            # Every session of every worker recovers: many requests in a row all succeed.
+            for _ in range(20):
+                self.assertEqual(stack.get("/api/v1/ready").status, 200)
+            self.assertEqual(sorted(stack.worker_pids()), pids)
+        finally:
+            stack.close()
+            pg.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,295 @@
+"""Test harness: real PostgreSQL, chatd-workers, chatd-push and nginx, on free loopback ports.
+
+Every integration test talks to the system the way a client does: HTTP through nginx. Nothing is
+mocked. A Postgres (one private cluster per test process, fsync off for speed) hands each Stack a
+fresh database cloned from a migrated template, and a Stack runs the worker pool, the push daemon
+and nginx for that database. Everything started here is torn down at exit, whether tests pass,
+fail or crash (servers run in their own sessions and are killed by process group).
+
+Waiting is done on events (a socket appears, an endpoint answers, a process exits), polled with a
+short interval and bounded by a deadline; no test sleeps for a fixed time to let something happen.
+"""
+
+import atexit
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+SOURCE = os.environ.get("CHATD_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("CHATD_BUILD_DIR") or os.path.join(SOURCE, "build")
+SCRIPTS = os.path.join(SOURCE, "scripts")
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+_cleanups = []
+
+
+def _run_cleanups():
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - teardown must go on
+            pass
+
+
+atexit.register(_run_cleanups)
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, lambda s, f: (_run_cleanups(), os._exit(128 + s)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=30.0, interval=0.05, what="condition"):
+    """Polls predicate() until it returns a truthy value; returns that value or raises."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last_error = e
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+def make_tempdir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)  # nginx's workers (nobody) and postgres must traverse it
+    return d
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def content_type(self):
+        return self.headers.get("content-type", "")
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+class Postgres:
+    """A private PostgreSQL cluster (scripts/pg-cluster) with a migrated template database."""
+
+    def __init__(self, options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"):
+        self.dir = make_tempdir("chatd-pg-")
+        self.cluster = os.path.join(self.dir, "pg")
+        self.options = options
+        self._template = False
+        subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "init", self.cluster], check=True)
+        self.start()
+        _cleanups.append(self.close)
+
+    def start(self):
+        subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "start", self.cluster, "-o", self.options],
+                       check=True)
+
+    def stop(self):
+        subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "stop", self.cluster], check=True)
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, db="chatd"):
+        return subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "url", self.cluster, db],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def psql(self, sql, db="postgres"):
+        return subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "psql", self.cluster, "-d", db,
+                               "-tA", "-c", sql], check=True, capture_output=True, text=True).stdout
+
+    def migrate(self, db):
+        env = dict(os.environ, DATABASE_URL=self.url(db), MIGRATIONS_DIR=os.path.join(SOURCE, "sql"))
+        return subprocess.run([os.path.join(BUILD, "chatctl"), "migrate"], env=env, check=True,
+                              capture_output=True, text=True)
+
+    def create_database(self):
+        """A fresh, migrated database; returns its name."""
+        if not self._template:
+            self.psql("CREATE DATABASE chatd_template")
+            self.migrate("chatd_template")
+            self._template = True
+        name = "t_" + uuid.uuid4().hex[:12]
+        self.psql(f"CREATE DATABASE {name} TEMPLATE chatd_template")
+        return name
+
+
+_shared_pg = None
+
+
+def shared_postgres():
+    """The cluster shared by all tests of this process (started on first use)."""
+    global _shared_pg
+    if _shared_pg is None:
+        _shared_pg = Postgres()
+    return _shared_pg
+
+
+class Stack:
+    """chatd-workers + chatd-push + nginx for one database."""
+
+    def __init__(self, pg=None, env=None, database=None):
+        self.pg = pg or shared_postgres()
+        self.database = database or self.pg.create_database()
+        self.dir = make_tempdir("chatd-stack-")
+        self.port = free_port()
+        self.push_port = free_port()
+        self.socket = os.path.join(self.dir, "workers.sock")
+        self.env = dict(os.environ)
+        self.env.update({
+            "DATABASE_URL": self.pg.url(self.database),
+            "JWT_SECRET": TEST_JWT_SECRET,
+            "LISTEN": self.socket,
+            "LISTEN_MODE": "0666",
+            "WORKERS": "2",
+            "THREADS_PER_WORKER": "8",
+            "PUSH_LISTEN": f"127.0.0.1:{self.push_port}",
+            "MIGRATIONS_DIR": os.path.join(SOURCE, "sql"),
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "info",
+            "CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{self.port},http://localhost:{self.port}",
+            "SHUTDOWN_TIMEOUT": "20",
+            "AUTH_RATE_PER_MIN": "600",
+            "API_RATE_PER_SEC": "2000",
+        })
+        self.env.update(env or {})
+        self.workers = self.push = self.nginx = None
+        _cleanups.append(self.close)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def _spawn(self, argv, log_name, env=None):
+        with open(os.path.join(self.dir, log_name), "ab") as log:
+            return subprocess.Popen(argv, env=env or self.env, stdout=log, stderr=log,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def start(self):
+        self.start_workers()
+        self.push = self._spawn([os.path.join(BUILD, "chatd-push")], "chatd-push.log")
+        self.start_nginx()
+        wait_until(lambda: self.get("/api/v1/health").status == 200, what="the stack to answer /health")
+        return self
+
+    def start_workers(self):
+        self.workers = self._spawn([os.path.join(BUILD, "chatd-workers")], "chatd-workers.log")
+        wait_until(lambda: os.path.exists(self.socket) or self.workers.poll() is not None,
+                   what="the worker socket")
+        if self.workers.poll() is not None:
+            raise RuntimeError("chatd-workers exited at start:\n" + self.worker_log())
+        wait_until(lambda: len(self.worker_pids()) >= int(self.env["WORKERS"]), what="the workers")
+
+    def start_nginx(self):
+        prefix = os.path.join(self.dir, "nginx")
+        env = dict(self.env, CHATD_PORT=str(self.port), CHATD_BIND="127.0.0.1",
+                   FCGI_ADDR="unix:" + self.socket, PUSH_ADDR=f"127.0.0.1:{self.push_port}",
+                   ACCESS_LOG=os.path.join(self.dir, "nginx-access.log"))
+        subprocess.run([os.path.join(SCRIPTS, "render-nginx-conf"), prefix], env=env, check=True)
+        self.nginx = self._spawn(["nginx", "-p", prefix, "-c", os.path.join(prefix, "nginx.conf"),
+                                  "-e", os.path.join(self.dir, "nginx-error.log")], "nginx.log")
+
+    def stop_workers(self, sig=signal.SIGTERM, timeout=60):
+        if self.workers and self.workers.poll() is None:
+            self.workers.send_signal(sig)
+            try:
+                self.workers.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.workers.pid, signal.SIGKILL)
+                self.workers.wait()
+        return self.workers.returncode if self.workers else None
+
+    def close(self):
+        for proc in (self.nginx, self.push):
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGQUIT if proc is self.nginx else signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    pass
+            if proc:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.stop_workers()
+        if self.workers:
+            try:
+                os.killpg(self.workers.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if os.environ.get("CHATD_KEEP_TEST_DIRS") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- introspection ---------------------------------------------------------------------------
+
+    def worker_log(self):
+        with open(os.path.join(self.dir, "chatd-workers.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def worker_log_lines(self):
+        out = []
+        for line in self.worker_log().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def master_pid(self):
+        return self.workers.pid
+
+    def worker_pids(self):
+        """Live worker processes of the master (its direct children)."""
+        try:
+            with open(f"/proc/{self.workers.pid}/task/{self.workers.pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except FileNotFoundError:
+            return []
+
+    def status(self, full=False):
+        return self.get("/api/v1/status" + ("?full" if full else "")).json()
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def request(self, method, path, body=None, headers=None, token=None, timeout=60, raw=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = {"Accept": "application/json"}
+        if body is not None:
+            raw = json.dumps(body).encode("utf-8")
+            h["Content-Type"] = "application/json; charset=utf-8"
+        if token:
+            h["Authorization"] = "Bearer " + token
+        h.update(headers or {})
+        try:
+            conn.request(method, path, body=raw, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
