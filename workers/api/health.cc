@@ -1,7 +1,7 @@
 // Health and readiness. /ready answers 503 while the database is unreachable and 200 again as soon
 // as it is back: store::Database reconnects by itself, so no worker restart is needed.
 
-#include "api/health.h"
+#include "api/handlers.h"
 
 #include <soci/soci.h>
 

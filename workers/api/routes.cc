@@ -2,13 +2,22 @@
 
 #include "api/routes.h"
 
-#include "api/health.h"
+#include "api/handlers.h"
 
 namespace chatd::api {
 
 http::Router BuildRouter(Services* services) {
   http::Router router;
   RegisterHealthRoutes(router, services);
+  RegisterAuthRoutes(router, services);
+  RegisterUserRoutes(router, services);
+  RegisterAssistantRoutes(router, services);
+  RegisterConversationRoutes(router, services);
+  RegisterMessageRoutes(router, services);
+  RegisterChatRoutes(router, services);
+  RegisterUsageRoutes(router, services);
+  RegisterAdminRoutes(router, services);
+  RegisterTestRoutes(router, services);
   return router;
 }
 

@@ -59,8 +59,9 @@ class WorkerApp : public chatd::pool::App {
 };
 
 Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config, const chatd::pool::ProcessInfo&) {
-  auto services = std::make_unique<chatd::api::Services>();
-  services->config = std::make_shared<const Config>(config);
+  auto made = chatd::api::MakeServices(std::make_shared<const Config>(config));
+  if (!made.ok()) return made.status();
+  auto services = std::move(made.value());
   chatd::store::DbObserver observer;
   observer.on_acquire = [](int64_t wait_us) {
     auto* sb = chatd::pool::Scoreboard::Get();
@@ -71,9 +72,6 @@ Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config, const ch
   observer.on_reconnect = [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kDbReconnects, 1); };
   services->db = std::make_unique<chatd::store::Database>(config.database_url, config.db_pool_size,
                                                           config.db_acquire_timeout_ms, observer);
-  auto migrations = chatd::store::ListMigrationFiles(config.migrations_dir);
-  if (!migrations.ok()) return migrations.status();
-  services->migrations = std::move(migrations.value());
   return std::unique_ptr<chatd::pool::App>(std::make_unique<WorkerApp>(std::move(services)));
 }
 

@@ -319,6 +319,7 @@ Result<Config> LoadConfig(const EnvLookup& env) {
     }
   }
   r.String("MIGRATIONS_DIR", c.migrations_dir);
+  if (auto t = r.Raw("CHATD_TEST_ROUTES")) c.enable_test_routes = *t == "1";
 
   auto errors = r.take_errors();
   if (!errors.empty()) {

@@ -103,6 +103,9 @@ struct Config {
   LogFormat log_format = LogFormat::kJson;
   std::string log_level = "info";
 
+  // Test-only endpoints (api/testing.cc); CHATD_TEST_ROUTES=1. Never in production.
+  bool enable_test_routes = false;
+
   // Where migrations live (chatctl migrate, /ready).
   std::string migrations_dir;
 

@@ -1,0 +1,9 @@
+// Endpoints of this resource (API.md). Not implemented yet.
+
+#include "api/handlers.h"
+
+namespace chatd::api {
+
+void RegisterChatRoutes(http::Router&, Services*) {}
+
+}  // namespace chatd::api

@@ -1,0 +1,28 @@
+// Who is calling: the bearer access token, verified.
+//
+// VerifyBearer checks the JWT only (no database): signature, algorithm, claims, expiry
+// (TOKEN_EXPIRED so clients know to refresh) — 401 UNAUTHENTICATED for anything else.
+// Authenticate additionally checks that the user still exists (one primary-key read), so that a
+// deleted user's still-valid token gets 401, and keeps a guest's last_active_at fresh for GUEST_TTL.
+// Handlers call Authenticate first; thread-safe.
+
+#pragma once
+
+#include <string>
+
+#include "api/services.h"
+#include "http/http.h"
+
+namespace chatd::api {
+
+struct Principal {
+  std::string user_id;  // lowercase UUID
+  std::string role;     // "user" | "admin"
+  bool is_guest = false;
+  bool is_admin() const { return role == "admin"; }
+};
+
+Result<Principal> VerifyBearer(const http::Request& request, const Services& services);
+Result<Principal> Authenticate(const http::Request& request, Services& services);
+
+}  // namespace chatd::api
