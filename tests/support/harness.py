@@ -293,3 +293,51 @@ class Stack:
 
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body=body, **kw)
+
+
+# -- Users without the auth endpoints ---------------------------------------------------------------
+# Tests of other resources create users directly in the database and mint their access tokens with
+# the stack's JWT secret, so that they depend only on what they test.
+
+import base64 as _b64
+import hashlib as _hashlib
+import hmac as _hmac
+
+
+def _b64url(data):
+    return _b64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def mint_token(user_id, role="user", guest=False, ttl=900, now=None, secret=TEST_JWT_SECRET,
+               iss="chatd", aud="chatd", header=None):
+    """An HS256 access token as chatd-workers issues them (claims sub, iat, exp, iss, aud, role, guest)."""
+    now = int(time.time()) if now is None else now
+    head = header or {"alg": "HS256", "typ": "JWT"}
+    payload = {"sub": user_id, "iat": now, "exp": now + ttl, "iss": iss, "aud": aud, "role": role,
+               "guest": guest}
+    signing_input = _b64url(json.dumps(head, separators=(",", ":")).encode()) + "." + \
+        _b64url(json.dumps(payload, separators=(",", ":")).encode())
+    sig = _hmac.new(secret.encode(), signing_input.encode(), _hashlib.sha256).digest()
+    return signing_input + "." + _b64url(sig)
+
+
+class TestUser:
+    def __init__(self, user_id, username, token, display_name):
+        self.id = user_id
+        self.username = username
+        self.token = token
+        self.display_name = display_name
+
+
+def create_user(stack, username=None, role="user", guest=False, display_name=None):
+    """Inserts a user straight into the stack's database and returns it with a valid token."""
+    if guest:
+        username = "guest-" + uuid.uuid4().hex[:16]
+    username = (username or "u" + uuid.uuid4().hex[:10]).lower()
+    display_name = display_name or ("Guest" if guest else username)
+    password_hash = "NULL" if guest else "'$argon2id$v=19$m=19456,t=2,p=1$dGVzdHRlc3R0ZXN0dGVzdA$" \
+        "dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q'"
+    sql = (f"INSERT INTO users (username, display_name, password_hash, is_guest, role) VALUES "
+           f"('{username}', '{display_name}', {password_hash}, {str(guest).lower()}, '{role}') RETURNING id")
+    user_id = stack.pg.psql(sql, db=stack.database).strip().splitlines()[0]
+    return TestUser(user_id, username, mint_token(user_id, role=role, guest=guest), display_name)
