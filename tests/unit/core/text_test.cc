@@ -1,0 +1,45 @@
+// UTF-8 validation, counting in characters, and the user-text sanitizing rules of API.md.
+
+#include "core/text.h"
+
+#include <gtest/gtest.h>
+
+namespace chatd {
+namespace {
+
+TEST(TextTest, ValidatesUtf8) {
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xC3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+}
+
+TEST(TextTest, CountsCharactersNotBytes) {
+  EXPECT_EQ(CountChars("abc"), 3u);
+  EXPECT_EQ(CountChars("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"), 3u);
+  EXPECT_EQ(PrefixChars("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 2), "\xC3\xA9\xE2\x82\xAC");
+  EXPECT_EQ(PrefixChars("abc", 10), "abc");
+}
+
+TEST(TextTest, SanitizeRemovesControlCharactersAndTrims) {
+  auto s = SanitizeUserText("  \x01hi\x7F\tthere\nfriend\xC2\x85 \r\n");
+  EXPECT_EQ(s.problem, TextProblem::kNone);
+  EXPECT_EQ(s.text, "hi\tthere\nfriend");
+}
+
+TEST(TextTest, SanitizeRejectsNulAndInvalidUtf8) {
+  EXPECT_EQ(SanitizeUserText(std::string("a\0b", 3)).problem, TextProblem::kContainsNul);
+  EXPECT_EQ(SanitizeUserText("a\xFF").problem, TextProblem::kInvalidUtf8);
+}
+
+TEST(TextTest, SanitizeKeepsMultibyteText) {
+  auto s = SanitizeUserText("\xE4\xBD\xA0\xE5\xA5\xBD");
+  EXPECT_EQ(s.text, "\xE4\xBD\xA0\xE5\xA5\xBD");
+  EXPECT_EQ(SanitizeUserText(" \xE3\x80\x80 ").text, "");  // ideographic space only
+}
+
+}  // namespace
+}  // namespace chatd
