@@ -117,8 +117,11 @@ class Postgres:
                               check=True, capture_output=True, text=True).stdout.strip()
 
     def psql(self, sql, db="postgres"):
-        return subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "psql", self.cluster, "-d", db,
-                               "-tA", "-c", sql], check=True, capture_output=True, text=True).stdout
+        r = subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "psql", self.cluster, "-d", db, "-tA", "-c", sql],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed: {r.stderr.strip()}\n  sql: {sql[:500]}")
+        return r.stdout
 
     def migrate(self, db):
         env = dict(os.environ, DATABASE_URL=self.url(db), MIGRATIONS_DIR=os.path.join(SOURCE, "sql"))
@@ -341,3 +344,81 @@ def create_user(stack, username=None, role="user", guest=False, display_name=Non
            f"('{username}', '{display_name}', {password_hash}, {str(guest).lower()}, '{role}') RETURNING id")
     user_id = stack.pg.psql(sql, db=stack.database).strip().splitlines()[0]
     return TestUser(user_id, username, mint_token(user_id, role=role, guest=guest), display_name)
+
+
+# -- WebSocket ---------------------------------------------------------------------------------------
+
+import select as _select
+import urllib.parse as _urlparse
+
+
+class WsClient:
+    """A WebSocket connection through nginx's /ws, driven via the ws-client tool (Boost.Beast)."""
+
+    def __init__(self, stack, token=None, cursor=None, origin="default", path="/ws"):
+        query = {}
+        if token:
+            query["token"] = token
+        if cursor is not None:
+            query["cursor"] = str(cursor)
+        target = path + ("?" + _urlparse.urlencode(query) if query else "")
+        if origin == "default":
+            origin = f"http://127.0.0.1:{stack.port}"
+        argv = [os.path.join(BUILD, "tests", "ws-client"), "127.0.0.1", str(stack.port), target]
+        if origin:
+            argv.append(origin)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self._buf = b""
+        self.closed = None
+        _cleanups.append(self.kill)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def send(self, obj):
+        self.proc.stdin.write((json.dumps(obj) + "\n").encode())
+
+    def recv(self, timeout=15):
+        """The next frame as a dict; raises TimeoutError when none arrives in time."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no WebSocket frame within %ss" % timeout)
+            ready, _, _ = _select.select([self.proc.stdout], [], [], left)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    raise EOFError("ws-client exited")
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        frame = json.loads(line)
+        if frame.get("type") == "__close":
+            self.closed = frame
+        return frame
+
+    def recv_until(self, predicate, timeout=15):
+        """Skips frames until one satisfies predicate; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.recv(max(0.01, deadline - time.monotonic()))
+            if predicate(frame):
+                return frame
+
+    def expect_open(self):
+        frame = self.recv()
+        if frame.get("type") != "__open":
+            raise AssertionError(f"WebSocket did not open: {frame}")
+        return self
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.kill()

@@ -624,6 +624,16 @@ struct StringOut {
 
 }  // namespace
 
+std::string Value::Serialize() const {
+  std::string out;
+  const rapidjson::Value* v = Raw(v_);
+  if (v == nullptr) return "null";
+  StringOut stream{&out};
+  rapidjson::Writer<StringOut> writer(stream);
+  v->Accept(writer);
+  return out;
+}
+
 struct Writer::Impl {
   std::string out;
   StringOut stream{&out};

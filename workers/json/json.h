@@ -52,6 +52,9 @@ class Value {
   std::optional<Value> Find(std::string_view key) const;
   std::vector<std::string_view> Keys() const;
 
+  // The value as compact JSON text (for forwarding a sub-object verbatim).
+  std::string Serialize() const;
+
  private:
   friend class Document;
   explicit Value(const void* v) : v_(v) {}

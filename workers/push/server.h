@@ -1,13 +1,13 @@
 // chatd-push: the WebSocket push daemon (Boost.Asio + Boost.Beast, one event loop).
 //
-// This first version answers only its own health check (GET /health); the WebSocket endpoint, the
-// token check, LISTEN/NOTIFY fan-out and resume arrive with the push issue. It already runs the
-// shape the daemon will keep: one io_context, async accept, per-connection sessions with
-// timeouts, graceful stop on SIGTERM/SIGINT.
+// It accepts HTTP on PUSH_LISTEN (nginx proxies /ws to it): GET /health answers
+// {"status":"ok"}; an upgrade on /ws is checked before the WebSocket handshake — an Origin not on
+// CORS_ALLOWED_ORIGINS gets 403 (no cross-site WebSocket hijacking; clients that send no Origin,
+// i.e. not browsers, are let through to the token check) — and then handed to a WsSession with the
+// ?token= and ?cursor= of its query string. The Hub fans events out; SIGTERM/SIGINT close every
+// connection with 1001 and stop the loop.
 
 #pragma once
-
-#include <string>
 
 #include "core/config.h"
 

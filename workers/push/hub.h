@@ -1,0 +1,79 @@
+// The hub: who is connected, and which frames reach whom.
+//
+// Connections register under their user id once authenticated (at most WS_MAX_PER_USER per user
+// on this daemon). Stored events arrive as ids on NOTIFY chatd_events; the hub fetches every event
+// after the last one it delivered (so a burst, or a reconnect of the listener, never skips one),
+// renders each event's frame once, and queues it on the connections of the event's recipients
+// (the conversation's members when it happened). Ephemeral frames (typing, message.delta) arrive
+// whole on NOTIFY chatd_ephemeral with their recipients. A resuming client gets its missed
+// events from the events table first, then the live ones; both come from one ordered sequence of
+// ids, so nothing is lost or repeated across a reconnect.
+//
+// Single-threaded: every method runs on the io_context's thread.
+
+#pragma once
+
+#include <utility>  // before Boost 1.74's asio, which uses std::exchange under C++20
+
+#include <boost/asio.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/jwt.h"
+#include "core/config.h"
+#include "push/pg_link.h"
+
+namespace chatd::push {
+
+class WsSession;
+
+class Hub {
+ public:
+  Hub(boost::asio::io_context& io, const Config& config);
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  void Start();
+  void Stop();
+
+  const Config& config() const { return config_; }
+  const auth::JwtCodec& jwt() const { return jwt_; }
+
+  // False when the user already has WS_MAX_PER_USER connections here.
+  bool Register(const std::shared_ptr<WsSession>& session);
+  void Unregister(const WsSession* session);
+
+  // The cursor of the newest event delivered so far.
+  int64_t latest_cursor() const { return last_event_id_; }
+  // Queues the events after `cursor` that `session`'s user received; false when events that old
+  // are no longer kept (the client must refetch).
+  bool Replay(WsSession& session, int64_t cursor);
+  // A member's typing indicator, published to the other members through PostgreSQL.
+  void Typing(WsSession& session, const std::string& conversation_id);
+
+  size_t connections() const;
+
+ private:
+  void OnNotify(const std::string& channel, const std::string& payload);
+  void CatchUp(int64_t up_to);
+  void DeliverToUsers(const std::vector<std::string>& users,
+                      const std::shared_ptr<const std::string>& frame,
+                      const std::string& exclude_user);
+
+  const Config& config_;
+  auth::JwtCodec jwt_;
+  PgLink pg_;
+  int64_t last_event_id_ = 0;
+  std::unordered_map<std::string, std::vector<std::weak_ptr<WsSession>>> by_user_;
+};
+
+// The frame of a stored event: {"type": kind, "cursor": "<id>", "conversation_id"?, ...payload}.
+std::string RenderEventFrame(const std::string& id, const std::string& kind,
+                             const std::optional<std::string>& conversation_id,
+                             const std::string& payload_json);
+// Parses PostgreSQL's text form of a uuid[] ("{a,b}").
+std::vector<std::string> ParseUuidArray(const std::string& text);
+
+}  // namespace chatd::push

@@ -1,0 +1,73 @@
+// chatd-push's two PostgreSQL connections, driven from the daemon's single event loop.
+//
+// The listener connection is in autocommit mode, LISTENs on chatd_events (payload: an event id)
+// and chatd_ephemeral (payload: a small JSON envelope for typing indicators and streamed deltas
+// that are never stored), and is watched with async_wait on its socket (PQsocket +
+// PQconsumeInput + PQnotifies, PITFALLS.md). When it drops, it reconnects with backoff and calls
+// on_reconnect so that the hub can catch up on events committed while nobody listened.
+//
+// The query connection runs short synchronous queries (fetch events by id, replay for a resuming
+// client, list a conversation's members). They take a millisecond or two on a local database;
+// blocking the loop for that long is the price of simplicity here (a query thread would be the
+// next step if it ever shows in the latency figures).
+//
+// Not thread-safe: everything runs on the io_context's thread.
+
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <utility>  // before Boost 1.74's asio, which uses std::exchange under C++20
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::push {
+
+// One row of a query result, as text (NULL -> nullopt).
+using Row = std::vector<std::optional<std::string>>;
+
+class PgLink {
+ public:
+  using NotifyHandler = std::function<void(const std::string& channel, const std::string& payload)>;
+
+  PgLink(boost::asio::io_context& io, std::string url, NotifyHandler on_notify,
+         std::function<void()> on_reconnect);
+  ~PgLink();
+  PgLink(const PgLink&) = delete;
+  PgLink& operator=(const PgLink&) = delete;
+
+  // Connects the listener (retrying in the background until it succeeds).
+  void Start();
+  void Stop();
+
+  // Runs a parameterised query on the query connection; nullopt on failure (logged). Reconnects
+  // once when the connection was lost.
+  std::optional<std::vector<Row>> Query(const char* sql, const std::vector<std::string>& params);
+
+  bool listening() const { return listen_conn_ != nullptr; }
+
+ private:
+  void ConnectListener();
+  void WaitForNotifications();
+  void DropListener();
+  PGconn* QueryConnection();
+
+  boost::asio::io_context& io_;
+  std::string url_;
+  NotifyHandler on_notify_;
+  std::function<void()> on_reconnect_;
+  PGconn* listen_conn_ = nullptr;
+  PGconn* query_conn_ = nullptr;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> socket_;
+  boost::asio::steady_timer retry_timer_;
+  int backoff_ms_ = 250;
+  bool connected_once_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace chatd::push
