@@ -275,6 +275,10 @@ class Stack:
 
     # -- HTTP ------------------------------------------------------------------------------------
 
+    def url(self, path):
+        """The address of `path` on this stack's nginx (for tools such as wrk)."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
     def request(self, method, path, body=None, headers=None, token=None, timeout=60, raw=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = {"Accept": "application/json"}

@@ -12,8 +12,11 @@
 namespace chatd::api {
 namespace {
 
+// A guest idle past GUEST_TTL is expired even before `chatctl gc` deletes it.
 constexpr const char* kSelectUser =
-    "SELECT role, CASE WHEN is_guest THEN 1 ELSE 0 END FROM users WHERE id = CAST(:id AS uuid)";
+    "SELECT role, CASE WHEN is_guest THEN 1 ELSE 0 END, "
+    "CASE WHEN is_guest AND last_active_at < now() - make_interval(secs => :ttl) THEN 1 ELSE 0 END "
+    "FROM users WHERE id = CAST(:id AS uuid)";
 // A guest's inactivity clock (GUEST_TTL) restarts on use; written at most once a minute.
 constexpr const char* kTouchGuest =
     "UPDATE users SET last_active_at = now() WHERE id = CAST(:id AS uuid) "
@@ -49,9 +52,11 @@ Result<Principal> Authenticate(const http::Request& request, Services& services)
   Status st = services.db->Run(
       [&](soci::session& s) {
         std::string role;
-        int guest = 0;
-        s << kSelectUser, soci::use(principal->user_id, "id"), soci::into(role), soci::into(guest);
-        found = s.got_data();
+        int guest = 0, expired = 0;
+        double ttl = static_cast<double>(services.config->guest_ttl.count());
+        s << kSelectUser, soci::use(ttl, "ttl"), soci::use(principal->user_id, "id"),
+            soci::into(role), soci::into(guest), soci::into(expired);
+        found = s.got_data() && expired == 0;
         if (found) {
           // The database is the truth for role and guest status (a role change applies at once).
           principal->role = role;

@@ -20,4 +20,26 @@ DbSettings DbSettingsFromEnv(const EnvLookup& env);
 int Migrate(const DbSettings& db, bool status_only);
 int CheckConfig(const EnvLookup& env);
 
+// The configuration for commands that need more than the database (argon2 parameters, the
+// password deny list, GUEST_TTL): LoadConfig's checks, except that JWT_SECRET may be absent,
+// since chatctl signs no tokens.
+Result<Config> LoadCliConfig(const EnvLookup& env);
+
+// chatctl user ... (users.cc). Passwords never come from the command line: from a file (`-` for
+// standard input; its first line) or typed on the terminal with echo off, twice.
+struct UserCreateOptions {
+  std::string username;
+  std::string display_name;  // empty: the username
+  bool admin = false;
+  std::string password_file;  // empty: prompt on the terminal
+};
+int UserCreate(const EnvLookup& env, const UserCreateOptions& options);
+int UserList(const EnvLookup& env, bool include_guests);
+int UserSetRole(const EnvLookup& env, const std::string& username, const std::string& role);
+int UserDelete(const EnvLookup& env, const std::string& username);
+
+// chatctl gc (gc.cc): deletes guests idle for longer than GUEST_TTL (with everything they own),
+// refresh tokens that are expired or revoked, and stale login-failure counters; prints counts.
+int Gc(const EnvLookup& env);
+
 }  // namespace chatd::cli

@@ -20,9 +20,11 @@ bool Children::Spawn(uint32_t generation, const std::shared_ptr<const Config>& c
     }
   }
   if (slot < 0) {
-    LogError("no free worker slot");
+    if (!out_of_slots_) LogError("no free worker slot: a worker starts when one exits");
+    out_of_slots_ = true;
     return false;
   }
+  out_of_slots_ = false;
   WorkerSlot& ws = sb_->shared().workers[slot];
   ws.state.store(static_cast<uint8_t>(WorkerState::kStarting));
   ws.generation.store(generation);
@@ -33,12 +35,15 @@ bool Children::Spawn(uint32_t generation, const std::shared_ptr<const Config>& c
     t.state.store(0);
     t.flags.store(0);
     t.requests.store(0);
+    t.serial.store(0);
+    t.slow_logged_serial.store(0);
   }
   // Signals stay blocked across fork until the child has its own handlers, so that a signal meant
   // for the new worker is never written into the master's self-pipe.
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);
+  const pid_t master_pid = getpid();
   pid_t pid = fork();
   if (pid != 0) sigprocmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
@@ -48,7 +53,7 @@ bool Children::Spawn(uint32_t generation, const std::shared_ptr<const Config>& c
   }
   if (pid == 0) {
     ws.pid.store(getpid());
-    RunWorkerProcess(hooks_, config, listen_fd_, ProcessInfo{slot, generation});
+    RunWorkerProcess(hooks_, config, listen_fd_, ProcessInfo{slot, generation, master_pid});
   }
   ws.pid.store(pid);
   return true;
@@ -103,10 +108,25 @@ int Children::Count(std::optional<uint32_t> generation) const {
   return n;
 }
 
+int Children::CountAccepting(uint32_t generation) const {
+  int n = 0;
+  for (const auto& ws : sb_->shared().workers) {
+    uint8_t state = ws.state.load();
+    if ((state == static_cast<uint8_t>(WorkerState::kStarting) ||
+         state == static_cast<uint8_t>(WorkerState::kRunning)) &&
+        ws.generation.load() == generation) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 int Children::CountRunning(uint32_t generation) const {
   int n = 0;
   for (const auto& ws : sb_->shared().workers) {
-    if (ws.state.load() == static_cast<uint8_t>(WorkerState::kRunning) && ws.generation.load() == generation) ++n;
+    if (ws.state.load() == static_cast<uint8_t>(WorkerState::kRunning) &&
+        ws.generation.load() == generation)
+      ++n;
   }
   return n;
 }

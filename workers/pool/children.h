@@ -27,7 +27,8 @@ struct ExitInfo {
 
 class Children {
  public:
-  Children(const Hooks& hooks, Scoreboard* sb, int listen_fd) : hooks_(hooks), sb_(sb), listen_fd_(listen_fd) {}
+  Children(const Hooks& hooks, Scoreboard* sb, int listen_fd)
+      : hooks_(hooks), sb_(sb), listen_fd_(listen_fd) {}
 
   // Forks one worker of `generation` running with `config`; false when no slot is free or fork
   // failed.
@@ -36,8 +37,10 @@ class Children {
   std::vector<ExitInfo> Reap();
   // Sends `sig` to every child (of `generation` only, when given).
   void SignalAll(int sig, std::optional<uint32_t> generation = std::nullopt);
-  // Counts live children (of a generation, when given) and those of it that report running.
+  // Counts live children (of a generation, when given); those of a generation that accept
+  // requests or are about to (starting or running, not stopping); and those that report running.
   int Count(std::optional<uint32_t> generation = std::nullopt) const;
+  int CountAccepting(uint32_t generation) const;
   int CountRunning(uint32_t generation) const;
 
   // Records an abnormal exit; returns true when the emergency threshold is now exceeded.
@@ -48,6 +51,7 @@ class Children {
   Scoreboard* sb_;
   int listen_fd_;
   std::deque<int64_t> abnormal_exits_ms_;
+  bool out_of_slots_ = false;  // logged once per shortage, not at every attempt
 };
 
 }  // namespace chatd::pool

@@ -18,18 +18,22 @@
 namespace chatd::pool {
 namespace {
 
-std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string Errno(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 Result<Listener> OpenUnix(const std::string& path, int mode, int backlog) {
   sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return Status::Internal("LISTEN: unix socket path too long");
+  if (path.size() >= sizeof addr.sun_path)
+    return Status::Internal("LISTEN: unix socket path too long");
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
   // A live socket means another pool is serving: refuse. A dead one is a leftover: remove it.
-  struct stat st{};
+  struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) return Status::Internal("LISTEN: " + path + " exists and is not a socket");
+    if (!S_ISSOCK(st.st_mode))
+      return Status::Internal("LISTEN: " + path + " exists and is not a socket");
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     if (probe >= 0) close(probe);
@@ -51,9 +55,11 @@ Result<Listener> OpenUnix(const std::string& path, int mode, int backlog) {
 
 Result<Listener> OpenTcp(const std::string& spec, int backlog) {
   auto colon = spec.rfind(':');
-  if (colon == std::string::npos) return Status::Internal("LISTEN: expected a unix path or host:port");
+  if (colon == std::string::npos)
+    return Status::Internal("LISTEN: expected a unix path or host:port");
   std::string host = spec.substr(0, colon), port = spec.substr(colon + 1);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "core/log.h"
 #include "pool/children.h"
@@ -21,11 +22,16 @@ namespace chatd::pool {
 
 const char* MasterStateName(MasterState s) {
   switch (s) {
-    case MasterState::kStarting: return "starting";
-    case MasterState::kRunning: return "running";
-    case MasterState::kReloading: return "reloading";
-    case MasterState::kStopping: return "stopping";
-    case MasterState::kTerminating: return "terminating";
+    case MasterState::kStarting:
+      return "starting";
+    case MasterState::kRunning:
+      return "running";
+    case MasterState::kReloading:
+      return "reloading";
+    case MasterState::kStopping:
+      return "stopping";
+    case MasterState::kTerminating:
+      return "terminating";
   }
   return "unknown";
 }
@@ -64,9 +70,11 @@ class Master {
   uint32_t generation_ = 1;
   int64_t respawn_not_before_ms_ = 0;
   int64_t backoff_ms_ = 1000;
+  int64_t last_backoff_ms_ = 0;
   int64_t stop_deadline_ms_ = 0;
   bool killed_remaining_ = false;
   int64_t last_housekeeping_ms_ = 0;
+  std::vector<pid_t> killed_;  // workers sent SIGKILL for REQUEST_TERMINATE_TIMEOUT, not yet reaped
 };
 
 int Master::Run() {
@@ -79,7 +87,9 @@ int Master::Run() {
 
   for (;;) {
     pollfd pfd{signals.read_fd(), POLLIN, 0};
-    poll(&pfd, 1, 200);
+    // Workers report "running" through the scoreboard, which wakes nobody: look often while
+    // waiting for them, so that READY=1 and the end of a reload are not late.
+    poll(&pfd, 1, state_ == MasterState::kRunning ? 200 : 20);
     for (int sig : signals.Drain()) OnSignal(sig);
     HandleExits();
     if (Serving()) KeepWorkersUp();
@@ -100,7 +110,8 @@ int Master::Run() {
 
 void Master::OnSignal(int sig) {
   switch (sig) {
-    case SIGCHLD: break;  // reaped below
+    case SIGCHLD:
+      break;  // reaped below
     case SIGHUP:
       if (Serving()) Reload();
       break;
@@ -118,7 +129,8 @@ void Master::OnSignal(int sig) {
         killed_remaining_ = true;
       }
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -129,6 +141,11 @@ void Master::Reload() {
     LogError("reload refused: the new configuration is invalid; workers keep running")
         .Str("error", next.status().detail());
     return;
+  }
+  const Config& n = *next.value();
+  if (n.listen != config_->listen || n.listen_mode != config_->listen_mode ||
+      n.listen_backlog != config_->listen_backlog) {
+    LogWarn("LISTEN, LISTEN_MODE and LISTEN_BACKLOG changes take effect at the next restart");
   }
   notifier_.Reloading();
   config_ = next.value();
@@ -144,7 +161,8 @@ void Master::Reload() {
 }
 
 void Master::BeginStop() {
-  LogInfo("stopping: workers finish their requests").Int("timeout_s", config_->shutdown_timeout.count());
+  LogInfo("stopping: workers finish their requests")
+      .Int("timeout_s", config_->shutdown_timeout.count());
   notifier_.Stopping();
   SetState(MasterState::kStopping);
   children_.SignalAll(SIGTERM);
@@ -154,15 +172,27 @@ void Master::BeginStop() {
 void Master::HandleExits() {
   auto& counters = sb_->shared().counters;
   for (const ExitInfo& e : children_.Reap()) {
+    killed_.erase(std::remove(killed_.begin(), killed_.end(), e.pid), killed_.end());
     bool current = e.generation == generation_;
     if (e.abnormal) {
       counters.abnormal_exits.fetch_add(1);
-      LogWarn("worker exited abnormally").Int("worker_pid", e.pid).Str("how", e.how).Int("generation", e.generation);
+      LogWarn("worker exited abnormally")
+          .Int("worker_pid", e.pid)
+          .Str("how", e.how)
+          .Int("generation", e.generation);
       if (Serving() && current &&
           children_.RecordAbnormalExit(NowMs(), config_->emergency_restart_threshold,
                                        config_->emergency_restart_interval.count() * 1000)) {
         counters.emergency_backoffs.fetch_add(1);
-        respawn_not_before_ms_ = NowMs() + backoff_ms_;
+        // The back-off doubles while crashes keep coming, and starts again from a second once the
+        // pool has gone a whole interval without a brake.
+        const int64_t now = NowMs();
+        if (now - last_backoff_ms_ >
+            config_->emergency_restart_interval.count() * 1000 + backoff_ms_) {
+          backoff_ms_ = 1000;
+        }
+        last_backoff_ms_ = now;
+        respawn_not_before_ms_ = now + backoff_ms_;
         LogError("emergency restart threshold reached: backing off before respawning")
             .Int("threshold", config_->emergency_restart_threshold)
             .Int("interval_s", config_->emergency_restart_interval.count())
@@ -181,7 +211,9 @@ void Master::HandleExits() {
 void Master::KeepWorkersUp() {
   const int desired = config_->workers;
   int64_t now = NowMs();
-  int missing = desired - children_.Count(generation_);
+  // A worker that stopped accepting (recycling after MAX_REQUESTS, or told to stop by hand) is
+  // replaced at once, not when its last request ends: a long stream must not cost capacity.
+  int missing = desired - children_.CountAccepting(generation_);
   if (missing > 0 && now >= respawn_not_before_ms_) {
     for (int i = 0; i < missing; ++i) {
       if (children_.Spawn(generation_, config_) && state_ == MasterState::kRunning) {
@@ -195,7 +227,9 @@ void Master::KeepWorkersUp() {
       for (uint32_t g = 1; g < generation_; ++g) children_.SignalAll(SIGTERM, g);
       LogInfo("reload complete").Int("generation", generation_);
     } else {
-      LogInfo("pool ready").Int("workers", desired).Int("threads_per_worker", config_->threads_per_worker);
+      LogInfo("pool ready")
+          .Int("workers", desired)
+          .Int("threads_per_worker", config_->threads_per_worker);
     }
     SetState(MasterState::kRunning);
     notifier_.Ready();
@@ -212,41 +246,49 @@ void Master::Housekeeping() {
   for (auto& ws : sb_->shared().workers) {
     if (ws.state.load() == static_cast<uint8_t>(WorkerState::kFree)) continue;
     ++workers;
+    const pid_t pid = ws.pid.load();
     int threads = ws.threads.load();
     total += threads;
     bool terminate = false;
     for (int i = 0; i < threads && i < kMaxThreadsPerWorker; ++i) {
       ThreadSlot& ts = ws.thread[i];
-      if (ts.state.load(std::memory_order_acquire) != static_cast<uint8_t>(ThreadState::kBusy)) continue;
+      const uint64_t serial = ts.serial.load();
+      if (ts.state.load() != static_cast<uint8_t>(ThreadState::kBusy)) continue;
       ++busy;
-      int64_t elapsed = now - ts.since_ms.load();
-      uint8_t flags = ts.flags.load();
-      if (slow_ms > 0 && elapsed > slow_ms && !(flags & kFlagSlowLogged)) {
-        ts.flags.fetch_or(kFlagSlowLogged);
+      const int64_t elapsed = now - ts.since_ms.load();
+      const uint8_t flags = ts.flags.load();
+      const bool log_slow =
+          slow_ms > 0 && elapsed > slow_ms && ts.slow_logged_serial.load() != serial;
+      const bool too_long = term_ms > 0 && elapsed > term_ms && !(flags & kFlagLongRunning) &&
+                            std::find(killed_.begin(), killed_.end(), pid) == killed_.end();
+      if (!log_slow && !too_long) continue;
+      std::string request, request_id;
+      Scoreboard::ReadThreadRequest(ts, &request, &request_id);
+      // The thread moved on to another request while we looked: judge that one next round.
+      if (ts.serial.load() != serial) continue;
+      if (log_slow) {
+        ts.slow_logged_serial.store(serial);
         counters.slow_requests.fetch_add(1);
-        std::string request, request_id;
-        Scoreboard::ReadThreadRequest(ts, &request, &request_id);
         LogWarn("slow request")
-            .Int("worker_pid", ws.pid.load())
+            .Int("worker_pid", pid)
             .Str("request", request)
             .Str("request_id", request_id)
             .Int("elapsed_ms", elapsed)
             .Bool("long_running", flags & kFlagLongRunning);
       }
-      if (term_ms > 0 && elapsed > term_ms && !(flags & kFlagLongRunning)) {
-        std::string request, request_id;
-        Scoreboard::ReadThreadRequest(ts, &request, &request_id);
+      if (too_long) {
         LogError("request exceeded REQUEST_TERMINATE_TIMEOUT: replacing its worker")
-            .Int("worker_pid", ws.pid.load())
+            .Int("worker_pid", pid)
             .Str("request", request)
             .Str("request_id", request_id)
             .Int("elapsed_ms", elapsed);
         terminate = true;
       }
     }
-    if (terminate && ws.pid.load() > 0) {
+    if (terminate && pid > 0) {
       counters.terminated_requests.fetch_add(1);
-      kill(ws.pid.load(), SIGKILL);
+      killed_.push_back(pid);  // until reaped: killed once, counted once
+      kill(pid, SIGKILL);
     }
   }
   notifier_.Status(std::string(MasterStateName(state_)) + "; workers: " + std::to_string(workers) +

@@ -3,7 +3,8 @@
 //   kStarting --all workers running--> kRunning --SIGHUP, new config valid--> kReloading
 //   kReloading --new generation all running; old generation sent SIGTERM--> kRunning
 //   kStarting/kRunning/kReloading --SIGTERM/SIGINT--> kStopping --no children left--> exit 0
-//                                                      (SIGKILL to what remains at SHUTDOWN_TIMEOUT)
+//                                                      (SIGKILL to what remains at
+//                                                      SHUTDOWN_TIMEOUT)
 //   any --SIGQUIT--> kTerminating (children killed at once) --> exit 0
 //
 // A SIGHUP whose configuration fails validation is logged and changes nothing. During a reload the

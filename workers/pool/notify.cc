@@ -11,9 +11,15 @@ Notifier::Notifier() {
   if (sd_watchdog_enabled(0, &usec) > 0) watchdog_usec_ = usec;
 }
 
-void Notifier::Ready() { sd_notify(0, "READY=1"); }
-void Notifier::Reloading() { sd_notify(0, "RELOADING=1"); }
-void Notifier::Stopping() { sd_notify(0, "STOPPING=1"); }
+void Notifier::Ready() {
+  sd_notify(0, "READY=1");
+}
+void Notifier::Reloading() {
+  sd_notify(0, "RELOADING=1");
+}
+void Notifier::Stopping() {
+  sd_notify(0, "STOPPING=1");
+}
 
 void Notifier::Status(const std::string& text) {
   if (text == last_status_) return;

@@ -1,6 +1,7 @@
 // systemd notifications (sd_notify): READY, RELOADING, STOPPING, STATUS and the watchdog. Each is
 // a no-op when the process was not started by systemd (NOTIFY_SOCKET unset), so the pool behaves
-// the same by hand. systemd 252 has no Type=notify-reload: a reload sends RELOADING=1, then READY=1.
+// the same by hand. systemd 252 has no Type=notify-reload: a reload sends RELOADING=1, then
+// READY=1.
 
 #pragma once
 

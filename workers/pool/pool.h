@@ -14,6 +14,8 @@
 
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +31,7 @@ namespace chatd::pool {
 struct ProcessInfo {
   int slot = 0;             // scoreboard slot of this worker
   uint32_t generation = 0;  // bumped by each reload
+  pid_t master_pid = 0;     // the parent; a worker whose parent changes stops
 };
 
 // The application run by each worker process.

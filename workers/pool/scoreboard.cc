@@ -29,7 +29,8 @@ int64_t NowMs() {
 
 Scoreboard* Scoreboard::Create(const std::vector<std::string>& route_labels,
                                const std::vector<AppMetricSpec>& app_metrics) {
-  void* mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* mem =
+      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) throw std::runtime_error("scoreboard: mmap failed");
   auto* shared = new (mem) Shared();
   shared->counters.start_ms = NowMs();
@@ -54,7 +55,9 @@ Scoreboard* Scoreboard::Create(const std::vector<std::string>& route_labels,
   return g_scoreboard;
 }
 
-Scoreboard* Scoreboard::Get() { return g_scoreboard; }
+Scoreboard* Scoreboard::Get() {
+  return g_scoreboard;
+}
 
 int Scoreboard::RouteIndex(std::string_view label) const {
   for (int i = 0; i < shared_->num_routes; ++i) {

@@ -31,28 +31,33 @@ constexpr int kMaxAppMetrics = 32;
 constexpr int kDurationBucketsMs[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
 constexpr int kNumDurationBuckets = sizeof(kDurationBucketsMs) / sizeof(int) + 1;
 // Status codes counted individually; anything else lands in the last bucket ("other").
-constexpr int kCountedStatuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409,
-                                    413, 415, 429, 499, 500, 502, 503, 504};
+constexpr int kCountedStatuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
+                                    409, 413, 415, 429, 499, 500, 502, 503, 504};
 constexpr int kNumStatusBuckets = sizeof(kCountedStatuses) / sizeof(int) + 1;
 
 enum class WorkerState : uint8_t { kFree = 0, kStarting, kRunning, kStopping };
 enum class ThreadState : uint8_t { kIdle = 0, kBusy };
-enum ThreadFlags : uint8_t { kFlagLongRunning = 1, kFlagSlowLogged = 2 };
+enum ThreadFlags : uint8_t { kFlagLongRunning = 1 };
 
 struct ThreadSlot {
   // Writer: the thread that owns the slot.
   std::atomic<uint32_t> seq{0};  // odd while the text below is being written
+  // Bumped when a request starts, before flags, since_ms and the text are set for it: a reader
+  // that sees the same serial before and after reading them has read one request's values.
+  std::atomic<uint64_t> serial{0};
   std::atomic<uint8_t> state{0};
   std::atomic<uint8_t> flags{0};
   std::atomic<int64_t> since_ms{0};  // start of the current request (busy) or of idleness
   std::atomic<uint64_t> requests{0};
   char request[96] = {};  // "GET /api/v1/conversations/..."
   char request_id[40] = {};
+  // Writer: the master. The serial of the last request reported slow (each is reported once).
+  std::atomic<uint64_t> slow_logged_serial{0};
 };
 
 struct WorkerSlot {
-  // Writer: the master (pid, generation, started_ms; state kFree/kStarting/kStopping) and the
-  // worker itself (state kRunning, requests, threads).
+  // Writer: the master (pid, generation, started_ms; state kFree/kStarting) and the worker
+  // itself (pid once forked; state kRunning/kStopping, requests, threads).
   std::atomic<int32_t> pid{0};
   std::atomic<uint32_t> generation{0};
   std::atomic<uint8_t> state{0};
@@ -88,9 +93,9 @@ struct AppMetric {
 struct PoolCounters {
   std::atomic<int64_t> start_ms{0};
   std::atomic<uint64_t> accepted{0};
-  std::atomic<uint64_t> respawns{0};          // workers started to replace one that exited
-  std::atomic<uint64_t> abnormal_exits{0};    // crashes, kills, non-zero exits
-  std::atomic<uint64_t> recycles{0};          // exits after MAX_REQUESTS
+  std::atomic<uint64_t> respawns{0};        // workers started to replace one that exited
+  std::atomic<uint64_t> abnormal_exits{0};  // crashes, kills, non-zero exits
+  std::atomic<uint64_t> recycles{0};        // exits after MAX_REQUESTS
   std::atomic<uint64_t> slow_requests{0};
   std::atomic<uint64_t> terminated_requests{0};
   std::atomic<uint64_t> reloads{0};
@@ -98,7 +103,7 @@ struct PoolCounters {
   std::atomic<uint32_t> generation{0};
   std::atomic<int32_t> desired_workers{0};
   std::atomic<int32_t> threads_per_worker{0};
-  std::atomic<uint8_t> master_state{0};  // pool::MasterState
+  std::atomic<uint8_t> master_state{0};      // pool::MasterState
   std::atomic<int32_t> max_threads_busy{0};  // high-water mark since start
 };
 
@@ -131,9 +136,11 @@ class Scoreboard {
   void SetAppMetric(int index, int64_t value);
 
   // Writes a thread's current request text under the seqlock.
-  static void SetThreadRequest(ThreadSlot& slot, std::string_view request, std::string_view request_id);
+  static void SetThreadRequest(ThreadSlot& slot, std::string_view request,
+                               std::string_view request_id);
   // Copies a thread's text consistently.
-  static void ReadThreadRequest(const ThreadSlot& slot, std::string* request, std::string* request_id);
+  static void ReadThreadRequest(const ThreadSlot& slot, std::string* request,
+                                std::string* request_id);
 
   Scoreboard(const Scoreboard&) = delete;
   Scoreboard& operator=(const Scoreboard&) = delete;

@@ -29,7 +29,7 @@ void OnSignal(int sig) {
 SignalPipe::SignalPipe(std::initializer_list<int> signals) {
   if (pipe2(fds_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   g_write_fd = fds_[1];
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
@@ -54,7 +54,7 @@ std::vector<int> SignalPipe::Drain() {
 }
 
 void ResetSignals(std::initializer_list<int> signals) {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
   for (int s : signals) sigaction(s, &sa, nullptr);

@@ -36,10 +36,14 @@ Totals Count(const Scoreboard& sb) {
 
 const char* WorkerStateName(uint8_t s) {
   switch (static_cast<WorkerState>(s)) {
-    case WorkerState::kFree: return "free";
-    case WorkerState::kStarting: return "starting";
-    case WorkerState::kRunning: return "running";
-    case WorkerState::kStopping: return "stopping";
+    case WorkerState::kFree:
+      return "free";
+    case WorkerState::kStarting:
+      return "starting";
+    case WorkerState::kRunning:
+      return "running";
+    case WorkerState::kStopping:
+      return "stopping";
   }
   return "unknown";
 }
@@ -148,17 +152,31 @@ std::string RenderMetrics(const Scoreboard& sb) {
     out += '\n';
   };
   metric("chatd_pool_processes", "gauge", "Worker processes alive.", t.processes);
-  metric("chatd_pool_processes_desired", "gauge", "Worker processes configured (WORKERS).", c.desired_workers.load());
+  metric("chatd_pool_processes_desired", "gauge", "Worker processes configured (WORKERS).",
+         c.desired_workers.load());
   metric("chatd_pool_threads_busy", "gauge", "Request threads serving a request.", t.busy_threads);
-  metric("chatd_pool_threads_idle", "gauge", "Request threads waiting for a request.", t.threads - t.busy_threads);
-  metric("chatd_pool_long_running_requests", "gauge", "Requests in flight marked long-running (streams).", t.long_running);
-  metric("chatd_pool_respawns_total", "counter", "Workers started to replace one that died.", static_cast<double>(c.respawns.load()));
-  metric("chatd_pool_abnormal_exits_total", "counter", "Workers that crashed, were killed or exited non-zero.", static_cast<double>(c.abnormal_exits.load()));
-  metric("chatd_pool_recycles_total", "counter", "Workers replaced after MAX_REQUESTS.", static_cast<double>(c.recycles.load()));
-  metric("chatd_pool_reloads_total", "counter", "Graceful reloads (SIGHUP) applied.", static_cast<double>(c.reloads.load()));
-  metric("chatd_pool_slow_requests_total", "counter", "Requests that ran past REQUEST_SLOWLOG_TIMEOUT.", static_cast<double>(c.slow_requests.load()));
-  metric("chatd_pool_terminated_requests_total", "counter", "Workers replaced for a request past REQUEST_TERMINATE_TIMEOUT.", static_cast<double>(c.terminated_requests.load()));
-  metric("chatd_pool_emergency_backoffs_total", "counter", "Times the emergency restart threshold made the master back off.", static_cast<double>(c.emergency_backoffs.load()));
+  metric("chatd_pool_threads_idle", "gauge", "Request threads waiting for a request.",
+         t.threads - t.busy_threads);
+  metric("chatd_pool_long_running_requests", "gauge",
+         "Requests in flight marked long-running (streams).", t.long_running);
+  metric("chatd_pool_respawns_total", "counter", "Workers started to replace one that died.",
+         static_cast<double>(c.respawns.load()));
+  metric("chatd_pool_abnormal_exits_total", "counter",
+         "Workers that crashed, were killed or exited non-zero.",
+         static_cast<double>(c.abnormal_exits.load()));
+  metric("chatd_pool_recycles_total", "counter", "Workers replaced after MAX_REQUESTS.",
+         static_cast<double>(c.recycles.load()));
+  metric("chatd_pool_reloads_total", "counter", "Graceful reloads (SIGHUP) applied.",
+         static_cast<double>(c.reloads.load()));
+  metric("chatd_pool_slow_requests_total", "counter",
+         "Requests that ran past REQUEST_SLOWLOG_TIMEOUT.",
+         static_cast<double>(c.slow_requests.load()));
+  metric("chatd_pool_terminated_requests_total", "counter",
+         "Workers replaced for a request past REQUEST_TERMINATE_TIMEOUT.",
+         static_cast<double>(c.terminated_requests.load()));
+  metric("chatd_pool_emergency_backoffs_total", "counter",
+         "Times the emergency restart threshold made the master back off.",
+         static_cast<double>(c.emergency_backoffs.load()));
 
   out += "# HELP chatd_http_requests_total Requests served, by route and status.\n";
   out += "# TYPE chatd_http_requests_total counter\n";
@@ -208,10 +226,11 @@ bool ServePoolEndpoint(http::Request& request, http::ResponseWriter& writer, con
   bool metrics = request.path == "/metrics";
   bool status = request.path == "/api/v1/status";
   if (!metrics && !status) return false;
-  request.route = std::string(request.method == "HEAD" ? "GET" : request.method) + " " + request.path;
+  request.route =
+      std::string(request.method == "HEAD" ? "GET" : request.method) + " " + request.path;
   if (request.method != "GET" && request.method != "HEAD") {
-    http::Response r = http::Problem(Status(ErrorCode::kMethodNotAllowed, "Only GET is allowed here."),
-                                     request.request_id);
+    http::Response r = http::Problem(
+        Status(ErrorCode::kMethodNotAllowed, "Only GET is allowed here."), request.request_id);
     r.headers.emplace_back("Allow", "GET");
     writer.Send(r);
     return true;

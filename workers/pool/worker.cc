@@ -31,7 +31,7 @@ struct WorkerShared {
   Scoreboard* sb = nullptr;
   WorkerSlot* slot = nullptr;
   int listen_fd = -1;
-  int stop_read_fd = -1;   // readable once the process is stopping
+  int stop_read_fd = -1;  // readable once the process is stopping
   int stop_write_fd = -1;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> served{0};
@@ -63,8 +63,9 @@ bool WaitForConnection(WorkerShared& w) {
 void ServeOne(WorkerShared& w, fcgi::RequestSlot& fcgi_slot, ThreadSlot& ts) {
   auto start = std::chrono::steady_clock::now();
   http::Request request = fcgi_slot.Read(w.hooks->max_body_bytes);
-  ts.flags.store(0, std::memory_order_relaxed);
-  ts.since_ms.store(NowMs(), std::memory_order_relaxed);
+  ts.serial.fetch_add(1);  // first: see ThreadSlot::serial
+  ts.flags.store(0);
+  ts.since_ms.store(NowMs());
   Scoreboard::SetThreadRequest(ts, request.method + " " + request.path, request.request_id);
   ts.state.store(static_cast<uint8_t>(ThreadState::kBusy), std::memory_order_release);
   int busy_now = w.busy.fetch_add(1) + 1;
@@ -83,7 +84,9 @@ void ServeOne(WorkerShared& w, fcgi::RequestSlot& fcgi_slot, ThreadSlot& ts) {
   if (!writer.begun()) writer.Send(http::Problem(Status::Internal(), request.request_id));
   fcgi_slot.Finish();
 
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
   int status = writer.status();
   w.sb->RecordRequest(w.sb->RouteIndex(request.route), status, us);
   LogInfo("request")
@@ -143,12 +146,20 @@ void MarkCurrentRequestLongRunning() {
 
 void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, int listen_fd,
                       ProcessInfo info) {
+  // Every signal is still blocked here (the master blocks them around fork()). The asynchronous
+  // ones stay blocked in the request threads, which inherit this thread's mask: only the main
+  // thread may be interrupted by them. A signal landing on a request thread would make its
+  // blocking read or write on the nginx connection fail with EINTR (the handlers have no
+  // SA_RESTART), and libfcgi would drop the request half-served.
   ResetSignals({SIGCHLD});
   SignalPipe signals({SIGTERM, SIGINT, SIGHUP, SIGQUIT});
   signal(SIGPIPE, SIG_IGN);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);  // blocked by the master around fork()
+  sigset_t async_signals;
+  sigemptyset(&async_signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM}) {
+    sigaddset(&async_signals, s);
+  }
+  sigprocmask(SIG_SETMASK, &async_signals, nullptr);  // synchronous ones (SIGSEGV, ...) unblocked
 
   Scoreboard* sb = Scoreboard::Get();
   WorkerShared w;
@@ -178,8 +189,14 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) pool.emplace_back(ThreadMain, std::ref(w), i);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);  // now signals reach this thread only
   w.slot->state.store(static_cast<uint8_t>(WorkerState::kRunning), std::memory_order_release);
-  LogDebug("worker started").Int("slot", info.slot).Int("generation", info.generation).Int("threads", threads);
+  LogDebug("worker started")
+      .Int("slot", info.slot)
+      .Int("generation", info.generation)
+      .Int("threads", threads);
 
   // The main thread waits for a stop signal or for the threads to end (recycling).
   bool quit_now = false;
@@ -190,7 +207,8 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
       if (sig == SIGQUIT) quit_now = true;
       RequestStop(w);
     }
-    if (getppid() == 1) RequestStop(w);  // the master died: do not linger as an orphan
+    // The master died (we were re-parented to init or a subreaper): do not linger as an orphan.
+    if (getppid() != info.master_pid) RequestStop(w);
   }
   if (quit_now) _exit(0);
   w.slot->state.store(static_cast<uint8_t>(WorkerState::kStopping));
@@ -209,7 +227,9 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
     _exit(1);
   }
   for (auto& t : pool) t.join();
-  LogDebug("worker exiting").Bool("recycled", w.recycling).Int("served", static_cast<int64_t>(w.served.load()));
+  LogDebug("worker exiting")
+      .Bool("recycled", w.recycling)
+      .Int("served", static_cast<int64_t>(w.served.load()));
   // _exit: the app's destructors (database pools) need not run, and atexit handlers of the master
   // must not run in the child.
   _exit(0);

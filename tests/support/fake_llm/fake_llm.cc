@@ -56,8 +56,8 @@
 //        moment the fake sees the close.
 //   POST /_fake/reset                      forgets the recorded requests, the attempt counters
 //        and the runtime defaults.
-//   GET  /_fake/health                     {"status":"ok","in_flight":N,"connections":N,
-//        "requests":N}
+//   GET  /_fake/health                     {"status":"ok","in_flight":N,"connections":N (open now),
+//        "accepted":N (since start),"requests":N}
 //
 // Command line: fake-llm [--host 127.0.0.1] [--port 0] [--max-log 1000] [behaviour flags].
 // Port 0 picks a free port. The first line on stdout is "fake-llm listening on
@@ -381,6 +381,7 @@ struct Server {
   std::unordered_map<std::string, int> attempts;
   size_t in_flight = 0;
   size_t connections = 0;
+  uint64_t accepted = 0;
   uint64_t requests = 0;
 
   std::shared_ptr<Record> NewRecord() {
@@ -736,6 +737,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, Server& server)
       : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
     ++server_.connections;
+    ++server_.accepted;
   }
   ~Session() { --server_.connections; }
 
@@ -800,6 +802,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (path == "/_fake/health") {
       return Simple(200, "{\"status\":\"ok\",\"in_flight\":" + std::to_string(server_.in_flight) +
                              ",\"connections\":" + std::to_string(server_.connections) +
+                             ",\"accepted\":" + std::to_string(server_.accepted) +
                              ",\"requests\":" + std::to_string(server_.requests) + "}");
     }
     if (path == "/v1/models" || path == "/models") {

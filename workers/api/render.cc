@@ -1,0 +1,142 @@
+// JSON rendering of the shared resource shapes (see render.h). Key order follows API.md.
+
+#include "api/render.h"
+
+#include <charconv>
+
+namespace chatd::api {
+
+void WritePublicUser(json::Writer& w, const store::PublicUserRecord& user) {
+  w.StartObject()
+      .Field("id", user.id)
+      .Field("username", user.username)
+      .Field("display_name", user.display_name)
+      .EndObject();
+}
+
+void WriteMessage(json::Writer& w, const store::MessageRecord& m) {
+  w.StartObject()
+      .Field("id", m.id)
+      .Field("conversation_id", m.conversation_id)
+      .Field("seq", static_cast<int64_t>(m.seq))
+      .Field("role", m.role)
+      .Key("sender");
+  if (m.sender) {
+    WritePublicUser(w, *m.sender);
+  } else {
+    w.Null();
+  }
+  w.Field("content", m.content)
+      .Field("status", m.status)
+      .Field("client_message_id", m.client_message_id)
+      .Field("model", m.model)
+      .Key("usage");
+  if (m.prompt_tokens || m.completion_tokens) {
+    w.StartObject()
+        .Field("prompt_tokens", static_cast<int64_t>(m.prompt_tokens.value_or(0)))
+        .Field("completion_tokens", static_cast<int64_t>(m.completion_tokens.value_or(0)))
+        .EndObject();
+  } else {
+    w.Null();
+  }
+  // Stored JSON arrays (jsonb, CHECKed to be arrays), inserted verbatim.
+  w.Key("sources").Raw(m.sources_json);
+  w.Key("flags").Raw(m.flags_json);
+  w.Field("created_at", m.created_at).EndObject();
+}
+
+void WriteConversation(json::Writer& w, const store::ConversationRecord& c) {
+  w.StartObject()
+      .Field("id", c.id)
+      .Field("kind", c.kind)
+      .Field("title", c.title)
+      .Field("assistant_id", c.assistant_id)
+      .Field("owner_id", c.owner_id)
+      .Key("members");
+  w.StartArray();
+  for (const store::MemberRecord& member : c.members) {
+    w.StartObject()
+        .Field("id", member.user.id)
+        .Field("username", member.user.username)
+        .Field("display_name", member.user.display_name)
+        .Field("role", member.role)
+        .EndObject();
+  }
+  w.EndArray();
+  w.Field("archived", c.archived)
+      .Field("created_at", c.created_at)
+      .Field("updated_at", c.updated_at)
+      .Key("last_message");
+  if (c.last_message) {
+    WriteMessage(w, *c.last_message);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+std::string MessageJson(const store::MessageRecord& message) {
+  json::Writer w;
+  WriteMessage(w, message);
+  return w.Take();
+}
+
+std::string ConversationJson(const store::ConversationRecord& conversation) {
+  json::Writer w;
+  WriteConversation(w, conversation);
+  return w.Take();
+}
+
+std::string MessageEventPayload(const store::MessageRecord& message) {
+  json::Writer w;
+  w.StartObject()
+      .Field("conversation_id", message.conversation_id)
+      .Field("message_id", message.id)
+      .Field("seq", static_cast<int64_t>(message.seq))
+      .Key("message");
+  WriteMessage(w, message);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string ConversationEventPayload(const store::ConversationRecord& conversation,
+                                     const ConversationEventFields& fields) {
+  json::Writer w;
+  w.StartObject().Field("conversation_id", conversation.id).Field("actor_id", fields.actor_id);
+  if (fields.user_id) w.Field("user_id", *fields.user_id);
+  if (!fields.changed.empty()) {
+    w.Key("changed").StartArray();
+    for (const std::string& field : fields.changed) w.String(field);
+    w.EndArray();
+  }
+  w.Key("conversation");
+  WriteConversation(w, conversation);
+  w.EndObject();
+  return w.Take();
+}
+
+Result<std::optional<int64_t>> IntQueryParam(const http::Request& request, std::string_view name,
+                                             int64_t min, int64_t max) {
+  std::optional<std::string> raw = request.QueryParam(name);
+  if (!raw) {
+    if (!request.HasQueryParam(name)) return std::optional<int64_t>();
+    raw = std::string();
+  }
+  int64_t value = 0;
+  const char* begin = raw->data();
+  const char* end = begin + raw->size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (raw->empty() || ec != std::errc() || ptr != end || value < min || value > max) {
+    return Status::Invalid(std::string(name), "must be an integer from " + std::to_string(min) +
+                                                  " to " + std::to_string(max));
+  }
+  return std::optional<int64_t>(value);
+}
+
+Result<int> LimitQueryParam(const http::Request& request) {
+  auto limit = IntQueryParam(request, "limit", 1, kMaxListLimit);
+  if (!limit.ok()) return limit.status();
+  return static_cast<int>(limit->value_or(kDefaultListLimit));
+}
+
+}  // namespace chatd::api

@@ -1,0 +1,72 @@
+// The JSON shapes that several resources share: PublicUser, Message and Conversation, exactly as
+// API.md spells them (every key always present, null where a value is absent), written through
+// json::Writer. Handlers and, later, the SSE and push paths use these so that a Message looks the
+// same in a list, a send response, an SSE event and a WebSocket frame.
+//
+// Also here: the list conventions of API.md that those resources' lists share (?limit=, integer
+// query parameters), so that every list answers a bad parameter with the same 400.
+//
+// Pure functions over plain records; safe from any thread.
+
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/http.h"
+#include "json/json.h"
+#include "store/conversations_repo.h"
+#include "store/messages_repo.h"
+#include "store/users_repo.h"
+
+namespace chatd::api {
+
+// {id, username, display_name}
+void WritePublicUser(json::Writer& w, const store::PublicUserRecord& user);
+
+// {id, conversation_id, seq, role, sender: PublicUser|null, content, status, client_message_id,
+//  model, usage: {prompt_tokens, completion_tokens}|null, sources: [...], flags: [...], created_at}
+void WriteMessage(json::Writer& w, const store::MessageRecord& message);
+
+// {id, kind, title, assistant_id, owner_id, members: [PublicUser + {role}], archived, created_at,
+//  updated_at, last_message: Message|null}
+void WriteConversation(json::Writer& w, const store::ConversationRecord& conversation);
+
+// Whole bodies.
+std::string MessageJson(const store::MessageRecord& message);
+std::string ConversationJson(const store::ConversationRecord& conversation);
+
+// ---- Event payloads (docs/websocket.md) ---------------------------------------------------------
+// The payload of an event is the frame's body beside "type" and "cursor": ids first (what a
+// reader acting on ids needs), then the rendered object as of the event.
+
+// {"conversation_id", "message_id", "seq", "message": Message} (message.created / .updated).
+std::string MessageEventPayload(const store::MessageRecord& message);
+
+struct ConversationEventFields {
+  std::string actor_id;                // whose request caused it
+  std::optional<std::string> user_id;  // member.added / member.removed: the member
+  std::vector<std::string> changed;    // conversation.updated: "title", "archived"
+};
+// {"conversation_id", "actor_id", "user_id"?, "changed"?, "conversation": Conversation}, with
+// `conversation` rendered as given (its `archived` is the receivers' flag: callers emit one event
+// per value of that flag among the recipients).
+std::string ConversationEventPayload(const store::ConversationRecord& conversation,
+                                     const ConversationEventFields& fields);
+
+// ---- Lists -------------------------------------------------------------------------------------
+
+inline constexpr int kDefaultListLimit = 50;
+inline constexpr int kMaxListLimit = 100;
+
+// ?name= as a decimal integer in [min, max]; nullopt when absent; VALIDATION_ERROR on field `name`
+// for anything else (an empty value, a sign where min >= 0, garbage, out of range).
+Result<std::optional<int64_t>> IntQueryParam(const http::Request& request, std::string_view name,
+                                             int64_t min, int64_t max);
+// ?limit= (1..100, default 50).
+Result<int> LimitQueryParam(const http::Request& request);
+
+}  // namespace chatd::api
