@@ -62,7 +62,7 @@ struct AcceptedUserMessage {
   std::optional<AssistantTurn> reply;  // set only for a newly stored message
 };
 
-// Which assistant answers `content` in a conversation of `kind`, if any (pure).
+// Which assistant answers `content` in conversation `c`, if any (pure).
 std::optional<AssistantTurn> AssistantToAnswer(const store::LockedConversation& c,
                                                std::string_view content) {
   if (c.kind == "assistant") {
@@ -105,11 +105,13 @@ Result<AcceptedUserMessage> AcceptUserMessage(Services& services, const Principa
     m.client_message_id = client_message_id;
     m.flags = flags;
     out.message = store::InsertUserMessage(s, m);
+    out.created = true;
+    out.reply = AssistantToAnswer(*c, out.message.content);
+    // The LLM issue stores the reply-to-be (status "streaming", the next seq) and its generations
+    // row here, in this transaction, when out.reply is set; the events come last.
     store::EmitEventToMembers(s, conversation_id, "message.created",
                               MessageEventPayload(out.message));
     tx.commit();
-    out.created = true;
-    out.reply = AssistantToAnswer(*c, out.message.content);
     return Status::Ok();
   });
   if (!st.ok()) return st;

@@ -27,26 +27,32 @@ namespace {
 constexpr size_t kConversationColumnCount = 9;
 #define CHATD_CALLER_ARCHIVED "CASE WHEN m.archived THEN 1 ELSE 0 END"
 
-// The page is chosen first (inner query: the caller's memberships through
-// conversation_members_user_idx, their conversations by primary key, a top-N sort), and only its
-// rows get their last message (by (conversation_id, seq) = last_seq) and its sender.
+// The page is chosen first (inner query: the caller's memberships in activity order straight from
+// conversation_members_activity_idx — sql/0002 keeps each membership's copy of the activity — and
+// their conversations by primary key, so a page costs `limit` rows however many conversations
+// the caller has), and only its rows are formatted and get their last message (by (conversation_id,
+// seq) = last_seq) and its sender, so the per-row cost of a long list is the sort alone.
 constexpr const char* kListOuterHead =
-    "SELECT p.id, p.kind, p.title, p.assistant_id, p.owner_id, p.archived, p.created_at, "
-    "p.updated_at, p.activity_us, " CHATD_MESSAGE_COLUMNS("lm", "lu") " FROM (";
+    "SELECT p.id::text, p.kind, p.title, p.assistant_id::text, p.owner_id::text, "
+    "CASE WHEN p.archived THEN 1 ELSE 0 END, " CHATD_SQL_TS("p.created_at") ", " CHATD_SQL_TS(
+        "p.updated_at") ", CAST(extract(epoch FROM p.last_activity_at) * 1000000 AS bigint), " CHATD_MESSAGE_COLUMNS("lm", "lu") " FROM (";
 constexpr const char* kListInner =
-    "SELECT " CHATD_CONVERSATION_COLUMNS(CHATD_CALLER_ARCHIVED) ", c.last_seq AS last_seq, "
-    "c.last_activity_at AS activity_ts, c.id AS sort_id "
+    "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, m.archived, c.created_at, "
+    "c.updated_at, m.last_activity_at, c.last_seq "
     "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
     "WHERE m.user_id = CAST(:user_id AS uuid) AND m.archived = (CAST(:archived AS integer) = 1) ";
 constexpr const char* kListTitleFilter = "AND c.title ILIKE :pattern ESCAPE '\\' ";
+// The cursor's microseconds back to a timestamptz, exactly (the product is an integral double
+// below 2^53, which DecodeConversationCursor guarantees).
 constexpr const char* kListAfterFilter =
-    "AND (CAST(extract(epoch FROM c.last_activity_at) * 1000000 AS bigint), c.id) < "
-    "(CAST(:after_us AS bigint), CAST(:after_id AS uuid)) ";
-constexpr const char* kListInnerOrder = "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit";
+    "AND (m.last_activity_at, m.conversation_id) < (timestamptz 'epoch' + CAST(:after_us AS bigint) * "
+    "interval '1 microsecond', CAST(:after_id AS uuid)) ";
+constexpr const char* kListInnerOrder =
+    "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT :limit";
 constexpr const char* kListOuterTail =
-    ") p LEFT JOIN messages lm ON lm.conversation_id = p.sort_id AND lm.seq = p.last_seq "
+    ") p LEFT JOIN messages lm ON lm.conversation_id = p.id AND lm.seq = p.last_seq "
     "LEFT JOIN users lu ON lu.id = lm.sender_id "
-    "ORDER BY p.activity_ts DESC, p.sort_id DESC";
+    "ORDER BY p.last_activity_at DESC, p.id DESC";
 
 constexpr const char* kFindConversation =
     "SELECT " CHATD_CONVERSATION_COLUMNS(CHATD_CALLER_ARCHIVED) ", " CHATD_MESSAGE_COLUMNS("lm", "lu")
@@ -74,9 +80,8 @@ constexpr const char* kMembersOf =
     "ORDER BY m.conversation_id, (m.role = 'owner') DESC, m.joined_at, u.id";
 
 constexpr const char* kLockConversation =
-    "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text, "
-    CHATD_SQL_TS("c.created_at") ", " CHATD_SQL_TS("c.updated_at")
-    " FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id "
+    "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text "
+    "FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id "
     "WHERE c.id = CAST(:conversation_id AS uuid) FOR NO KEY UPDATE OF c";
 
 // A separate statement after the lock: it sees every membership change committed before the lock
@@ -228,13 +233,15 @@ std::string EncodeConversationCursor(const ActivityPosition& position) {
 
 std::optional<ActivityPosition> DecodeConversationCursor(std::string_view cursor) {
   size_t sep = cursor.find('_');
-  if (sep == std::string_view::npos || sep == 0 || sep > 19) return std::nullopt;
+  if (sep == std::string_view::npos || sep == 0 || sep > 16) return std::nullopt;
   std::string_view digits = cursor.substr(0, sep);
   // Encode never writes a sign or a leading zero (timestamps after 1970 are positive).
   if (digits.front() == '0' || digits.front() == '-') return std::nullopt;
   ActivityPosition p;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p.activity_us);
   if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  // Beyond 2^53 microseconds (the year 2255) the SQL's conversion back would not be exact.
+  if (p.activity_us <= 0 || p.activity_us >= (int64_t{1} << 53)) return std::nullopt;
   p.id = std::string(cursor.substr(sep + 1));
   if (!IsLowerUuid(p.id)) return std::nullopt;
   return p;
@@ -324,8 +331,6 @@ std::optional<LockedConversation> LockConversation(soci::session& s,
   c.assistant_id = OptionalString(r, 3);
   c.assistant_name = OptionalString(r, 4);
   c.owner_id = r.get<std::string>(5);
-  c.created_at = r.get<std::string>(6);
-  c.updated_at = r.get<std::string>(7);
 
   soci::row m;
   s << kCallerMembership, soci::use(conversation_id, "conversation_id"),

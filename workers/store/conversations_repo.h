@@ -114,8 +114,6 @@ struct LockedConversation {
   std::optional<std::string> assistant_id;
   std::optional<std::string> assistant_name;  // when assistant_id is set
   std::string owner_id;
-  std::string created_at;
-  std::string updated_at;
   std::optional<std::string> caller_role;  // nullopt: the caller is not a member
   bool caller_archived = false;
   PublicUserRecord caller;  // the caller's PublicUser (when a member)

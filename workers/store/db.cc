@@ -20,6 +20,13 @@ PGconn* NativeConnection(soci::session& s) {
 
 namespace {
 
+// libpq prints NOTICEs on stderr by default, outside the JSON log: route them through it.
+void LogNotice(void*, const char* message) {
+  std::string text = message;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  LogDebug("database notice").Str("notice", text);
+}
+
 bool Connected(soci::session& s) {
   PGconn* conn = s.get_backend() ? NativeConnection(s) : nullptr;
   return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
@@ -62,6 +69,7 @@ Result<Lease> Database::Acquire() {
     try {
       if (s.get_backend()) s.close();
       s.open(soci::postgresql, url_);
+      if (PGconn* conn = NativeConnection(s)) PQsetNoticeProcessor(conn, LogNotice, nullptr);
     } catch (const std::exception& e) {
       pool_->give_back(pos);
       LogWarn("database connection failed").Str("error", e.what());
