@@ -15,6 +15,8 @@ import http.client
 import os
 import re
 import signal
+import socket
+import struct
 import threading
 import time
 import unittest
@@ -293,6 +295,57 @@ class PoolTest(unittest.TestCase):
         msgs = [(l.get("msg"), l.get("route")) for l in stack.worker_log_lines()]
         served = msgs.index(("request", "GET /api/v1/_test/sleep"))
         self.assertLess(served, msgs.index(("pool stopped", None)))
+
+    def test_sigquit_stops_at_once(self):
+        stack = self.start_stack(WORKERS=2)
+        workers = self.wait_for_pool(stack, 2)
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            slow = ex.submit(stack.get, sleep_path(60000), timeout=120)
+            wait_until(lambda: stack.status()["busy_threads"] >= 2, what="the slow request in flight")
+            os.kill(stack.master_pid(), signal.SIGQUIT)
+            stack.workers.wait(timeout=30)
+            self.assertEqual(stack.workers.returncode, 0)
+            self.assertEqual(slow.result(timeout=60).status, 502)  # cut, not finished
+        for pid in workers:
+            self.assertFalse(pid_alive(pid))
+
+    def test_systemd_notifications(self):
+        stack = Stack(env=dict(TEST_ROUTES, WORKERS="2"))
+        self.addCleanup(stack.close)
+        path = os.path.join(stack.dir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        stack.env.update(NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000")
+        stack.start()
+        messages = []
+
+        def received(pattern):
+            """Collects what the master (not another process of the stack) sent, until a message
+            matches `pattern`; returns that message."""
+            while True:
+                for m in messages:
+                    if re.search(pattern, m):
+                        return m
+                sock.settimeout(60)
+                data, anc, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(12))
+                pids = [struct.unpack("iII", d)[0] for lvl, typ, d in anc
+                        if lvl == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS]
+                if pids == [stack.master_pid()]:
+                    messages.append(data.decode())
+
+        received("READY=1")
+        received(r"STATUS=running; workers: 2; busy threads: \d+/16; requests: \d+")
+        received("WATCHDOG=1")
+        messages.clear()
+        os.kill(stack.master_pid(), signal.SIGHUP)
+        received("RELOADING=1")
+        received("READY=1")
+        messages.clear()
+        os.kill(stack.master_pid(), signal.SIGTERM)
+        received("STOPPING=1")
+        self.assertEqual(stack.workers.wait(timeout=60), 0)
 
     # -- MAX_REQUESTS ----------------------------------------------------------------------------
 

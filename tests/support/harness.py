@@ -426,3 +426,62 @@ class WsClient:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+# -- The fake LLM upstream -------------------------------------------------------------------------
+
+import re as _re
+
+
+class FakeLlm:
+    """build/fake-llm on a free port (tests/support/fake_llm/fake_llm.cc documents its controls).
+
+    `base_url` is what a Stack's LLM_BASE_URL takes (…/v1). requests() returns what it recorded,
+    reset() forgets it, configure("tokens=5,interval_ms=20") sets runtime defaults."""
+
+    def __init__(self, *flags):
+        argv = [os.path.join(BUILD, "fake-llm"), "--host", "127.0.0.1", "--port", "0", *flags]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        _cleanups.append(self.close)
+        ready, _, _ = _select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline().decode("utf-8", "replace") if ready else ""
+        m = _re.search(r"listening on (http://[0-9.]+:(\d+))", line)
+        if not m:
+            self.close()
+            raise RuntimeError(f"fake-llm did not start (first line: {line!r})")
+        self.url = m.group(1)
+        self.port = int(m.group(2))
+        self.base_url = self.url + "/v1"
+
+    def _call(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body)
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def requests(self, since=0, limit=1000):
+        status, body = self._call("GET", f"/_fake/requests?limit={limit}&since={since}")
+        assert status == 200, body
+        return json.loads(body)["requests"]
+
+    def reset(self):
+        self._call("POST", "/_fake/reset", b"")
+
+    def configure(self, behaviour=""):
+        self._call("POST", "/_fake/config", behaviour.encode())
+
+    def health(self):
+        return json.loads(self._call("GET", "/_fake/health")[1])
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

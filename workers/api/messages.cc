@@ -1,15 +1,19 @@
-// Messages (API.md "Messages"): list a conversation's messages and send one.
+// Messages (API.md "Messages"): list a conversation's messages, send one (also through POST
+// /chat), regenerate a reply, and stop the replies in flight.
 //
 // Sending is one transaction: lock the conversation row, check membership, look up the sender's
-// client_message_id (a repeat answers 200 with the stored message and writes nothing), take the
-// next seq, insert, and emit message.created to the members, so seqs are gapless and in commit
-// order and the event exists exactly when the message does.
+// client_message_id (a repeat answers 200 with the message already stored, and its reply, and
+// writes nothing), take the next seq, insert, and emit message.created to the members, so seqs
+// are gapless and in commit order and the event exists exactly when the message does.
 //
-// Assistant replies are the LLM issue's: AcceptUserMessage below is the seam. It stores the user
-// message and says whether an assistant should answer it and which one (kind "assistant": its
-// assistant, or the built-in default when that was deleted; a group with an assistant: only when
-// the message @mentions it by name, llm/mention.h). Today the handler answers 201 {"message"} in
-// every case; the reply path will take the AcceptedUserMessage from there.
+// Assistant replies: AcceptUserMessage decides whether an assistant answers (kind "assistant":
+// its assistant, or the built-in default when that was deleted; a group with an assistant: only
+// when the message @mentions it by name, llm/mention.h) and then, in the same transaction,
+// PrepareReply (api/reply.h) checks the limits and stores the reply-to-be (`streaming`, the next
+// seq) with its generations row; a refused limit rolls the whole send back (429, nothing stored).
+// After the commit RunReply generates and answers (JSON 201 {"message", "reply"} or SSE). When no
+// LLM provider is configured (LLM_BASE_URL empty), assistant conversations store user messages
+// without replies and answer 201 {"message"}.
 //
 // Listing: `before_seq` (the `limit` messages just before it), `after_seq` (the ones just after),
 // or neither (the latest); always ascending seq. `next_cursor` continues in the same direction
@@ -28,13 +32,16 @@
 #include "api/handlers.h"
 #include "api/principal.h"
 #include "api/render.h"
+#include "api/reply.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "llm/injection.h"
 #include "llm/mention.h"
 #include "store/assistants_repo.h"
 #include "store/conversations_repo.h"
+#include "store/generations_repo.h"
 #include "store/messages_repo.h"
+#include "store/replies_repo.h"
 
 namespace chatd::api {
 namespace {
@@ -49,7 +56,7 @@ std::optional<std::string> PathId(const http::Request& r, std::string_view name)
   return AsciiLower(raw);
 }
 
-// ---- The seam for assistant replies -------------------------------------------------------------
+// ---- Storing a user message, and the seam for assistant replies --------------------------------
 
 // An assistant that should answer a stored user message.
 struct AssistantTurn {
@@ -60,6 +67,18 @@ struct AcceptedUserMessage {
   store::MessageRecord message;
   bool created = false;                // false: a repeated client_message_id, nothing stored
   std::optional<AssistantTurn> reply;  // set only for a newly stored message
+  // A repeat: the newest reply stored for it, if any (nothing is generated again).
+  std::optional<store::MessageRecord> stored_reply;
+  // A new message that an assistant answers: the reply prepared in the same transaction, for
+  // RunReply (api/reply.h). Unset when no LLM provider is configured.
+  std::optional<PreparedReply> prepared;
+};
+
+// What POST /chat adds to a send.
+struct SendOptions {
+  bool create_assistant_chat = false;       // create an assistant conversation first
+  std::optional<std::string> assistant_id;  // of the new chat, or the one the chat must have
+  bool require_assistant_chat = false;      // the conversation must be of kind "assistant"
 };
 
 // Which assistant answers `content` in conversation `c`, if any (pure).
@@ -76,24 +95,66 @@ std::optional<AssistantTurn> AssistantToAnswer(const store::LockedConversation& 
   return std::nullopt;
 }
 
+// conversation.created for a chat created by POST /chat (its one member: the caller).
+void EmitChatCreated(soci::session& s, const std::string& conversation_id,
+                     const std::string& actor_id) {
+  auto snapshot = store::LoadConversationSnapshot(s, conversation_id);
+  if (!snapshot) return;
+  std::vector<std::string> members;
+  for (const auto& m : snapshot->members) members.push_back(m.user.id);
+  store::EmitEvent(s, conversation_id, "conversation.created",
+                   ConversationEventPayload(*snapshot, {actor_id, std::nullopt, {}}), members);
+}
+
 // Stores a user message (sanitized `content`) from `me` in the conversation, idempotently per
-// client_message_id, with its event. NOT_FOUND for a non-member.
+// client_message_id, with its event; when an assistant answers it, also the reply-to-be, all in
+// one transaction (PrepareReply). NOT_FOUND for a non-member; RATE_LIMITED / QUOTA_EXCEEDED when
+// a limit refuses the reply (nothing is stored then), with `*rate` set when the rate was checked.
 Result<AcceptedUserMessage> AcceptUserMessage(Services& services, const Principal& me,
-                                              const std::string& conversation_id,
-                                              std::string content,
+                                              std::string conversation_id, std::string content,
                                               const std::optional<std::string>& client_message_id,
-                                              const std::vector<std::string>& flags) {
+                                              const std::vector<std::string>& flags,
+                                              const SendOptions& options,
+                                              std::optional<store::RateWindow>* rate) {
   AcceptedUserMessage out;
   Status st = services.db->Run([&](soci::session& s) -> Status {
     soci::transaction tx(s);
+    bool created_conversation = false;
+    bool create = options.create_assistant_chat;
+    if (create && client_message_id) {
+      // A repeated first message of POST /chat finds the chat it created.
+      if (auto existing = store::FindChatByClientMessageId(s, me.user_id, *client_message_id)) {
+        conversation_id = *existing;
+        create = false;
+      }
+    }
+    if (create) {
+      const std::string assistant =
+          options.assistant_id.value_or(std::string(store::kDefaultAssistantId));
+      if (!store::FindUsableAssistant(s, assistant, me.user_id, me.is_admin())) {
+        return Status::NotFound("This assistant does not exist.");
+      }
+      conversation_id =
+          store::InsertConversation(s, {"assistant", AutoTitle(content), assistant, me.user_id});
+      created_conversation = true;
+    }
     auto c = store::LockConversation(s, conversation_id, me.user_id);
     if (!c || !c->is_member()) return ConversationNotFound();
+    if (options.require_assistant_chat && c->kind != "assistant") {
+      return Status::Invalid("conversation_id", "is not a conversation with an assistant");
+    }
+    if (!options.create_assistant_chat && options.assistant_id &&
+        c->assistant_id.value_or(std::string(store::kDefaultAssistantId)) !=
+            *options.assistant_id) {
+      return Status::Invalid("assistant_id", "is not the assistant of this conversation");
+    }
     // Under the row lock, so two repeats of one id cannot both get past this check.
     if (client_message_id) {
       if (auto existing =
               store::FindByClientMessageId(s, conversation_id, me.user_id, *client_message_id)) {
         out.message = std::move(*existing);
         out.created = false;
+        out.stored_reply = store::FindLatestReply(s, out.message.id);
         return Status::Ok();  // nothing written; the transaction rolls back empty
       }
     }
@@ -107,69 +168,238 @@ Result<AcceptedUserMessage> AcceptUserMessage(Services& services, const Principa
     out.message = store::InsertUserMessage(s, m);
     out.created = true;
     out.reply = AssistantToAnswer(*c, out.message.content);
-    // The LLM issue stores the reply-to-be (status "streaming", the next seq) and its generations
-    // row here, in this transaction, when out.reply is set; the events come last.
+    if (out.reply && services.llm) {
+      out.prepared.emplace();
+      Status prepared =
+          PrepareReply(s, services, me, *c, out.reply->assistant_id, out.message, &*out.prepared);
+      if (out.prepared->rate.limit > 0) *rate = out.prepared->rate;
+      if (!prepared.ok()) return prepared;
+    }
+    // The events come last (emit_event's lock is held to commit).
+    if (created_conversation) EmitChatCreated(s, conversation_id, me.user_id);
     store::EmitEventToMembers(s, conversation_id, "message.created",
                               MessageEventPayload(out.message));
+    if (out.prepared) EmitReplyEvents(s, *out.prepared, me.user_id);
     tx.commit();
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    if (out.prepared) AbandonReply(services, *out.prepared);
+    return st;
+  }
   return out;
+}
+
+// The problem for `status`, with the RateLimit-* headers when the rate was checked.
+void ReplyProblem(const http::Request& r, http::ResponseWriter& writer, const Status& status,
+                  const std::optional<store::RateWindow>& rate) {
+  http::Response problem = http::Problem(status, r.request_id);
+  if (rate) {
+    for (auto& h : RateLimitHeaders(*rate)) problem.headers.push_back(std::move(h));
+  }
+  writer.Send(problem);
+}
+
+std::optional<std::string> OptionalUuidValue(const json::Field<std::string>& field) {
+  return field.value ? std::optional<std::string>(AsciiLower(*field.value)) : std::nullopt;
 }
 
 // ---- Handlers -----------------------------------------------------------------------------------
 
-Result<http::Response> SendMessage(Services& services, const http::Request& r) {
+// The answer to a send once AcceptUserMessage succeeded: a repeat gets what is stored, a message
+// an assistant answers gets the reply (JSON or SSE, api/reply.h), any other 201 {"message"}.
+void AnswerSend(Services& services, const http::Request& r, http::ResponseWriter& writer,
+                AcceptedUserMessage accepted, bool include_conversation_id) {
+  if (!accepted.created) {
+    AnswerStored(r, writer, accepted.message, accepted.stored_reply, include_conversation_id);
+    return;
+  }
+  if (accepted.prepared) {
+    RunReply(services, std::move(*accepted.prepared), r, writer, {201, include_conversation_id});
+    return;
+  }
+  if (accepted.reply) {
+    LogDebug("assistant reply not generated (no LLM provider configured)")
+        .Str("request_id", r.request_id)
+        .Str("conversation_id", accepted.message.conversation_id)
+        .Str("assistant_id", accepted.reply->assistant_id);
+  }
+  json::Writer w;
+  w.StartObject();
+  if (include_conversation_id) w.Field("conversation_id", accepted.message.conversation_id);
+  w.Key("message");
+  WriteMessage(w, accepted.message);
+  w.EndObject();
+  writer.Send(http::Response::Json(201, w.Take()));
+}
+
+void LogInjection(const http::Request& r, const Principal& me, const AcceptedUserMessage& accepted,
+                  const std::vector<std::string>& patterns) {
+  if (!accepted.created || patterns.empty()) return;
+  std::string names;
+  for (const std::string& p : patterns) names += (names.empty() ? "" : ",") + p;
+  LogWarn("possible prompt injection flagged")
+      .Str("request_id", r.request_id)
+      .Str("user_id", me.user_id)
+      .Str("conversation_id", accepted.message.conversation_id)
+      .Str("message_id", accepted.message.id)
+      .Str("patterns", names);
+}
+
+json::StringRule ContentRule(const Services& services) {
+  json::StringRule rule;
+  rule.min_chars = 1;
+  rule.max_chars = static_cast<size_t>(services.config->max_message_chars);
+  return rule;
+}
+
+json::StringRule ClientMessageIdRule() {
+  json::StringRule rule;
+  rule.min_chars = 1;
+  rule.max_chars = store::kMaxClientMessageIdChars;
+  rule.sanitize = false;  // an opaque key, compared byte for byte
+  rule.allow_null = true;
+  return rule;
+}
+
+void SendMessage(Services& services, const http::Request& r, http::ResponseWriter& writer) {
   auto me = Authenticate(r, services);
-  if (!me.ok()) return me.status();
+  if (!me.ok()) return Reply(r, writer, me.status());
   auto body = ParseJsonBody(r);
-  if (!body.ok()) return body.status();
+  if (!body.ok()) return Reply(r, writer, body.status());
   json::ObjectReader reader(body->root());
-  json::StringRule content_rule;
-  content_rule.min_chars = 1;
-  content_rule.max_chars = static_cast<size_t>(services.config->max_message_chars);
-  auto content = reader.String("content", content_rule, /*required=*/true);
-  json::StringRule id_rule;
-  id_rule.min_chars = 1;
-  id_rule.max_chars = store::kMaxClientMessageIdChars;
-  id_rule.sanitize = false;  // an opaque key, compared byte for byte
-  id_rule.allow_null = true;
-  auto client_message_id = reader.String("client_message_id", id_rule);
+  auto content = reader.String("content", ContentRule(services), /*required=*/true);
+  auto client_message_id = reader.String("client_message_id", ClientMessageIdRule());
   Status valid = reader.Finish();
-  if (!valid.ok()) return valid;
+  if (!valid.ok()) return Reply(r, writer, valid);
   auto id = PathId(r, "id");
-  if (!id) return ConversationNotFound();
+  if (!id) return Reply(r, writer, ConversationNotFound());
 
   std::vector<std::string> patterns = llm::DetectPromptInjection(*content.value);
   std::vector<std::string> flags;
   if (!patterns.empty()) flags.emplace_back(llm::kPromptInjectionFlag);
 
+  std::optional<store::RateWindow> rate;
   auto accepted = AcceptUserMessage(services, *me, *id, std::move(*content.value),
-                                    client_message_id.value, flags);
-  if (!accepted.ok()) return accepted.status();
-  if (accepted->created && !patterns.empty()) {
-    std::string names;
-    for (const std::string& p : patterns) names += (names.empty() ? "" : ",") + p;
-    LogWarn("possible prompt injection flagged")
-        .Str("request_id", r.request_id)
-        .Str("user_id", me->user_id)
-        .Str("conversation_id", *id)
-        .Str("message_id", accepted->message.id)
-        .Str("patterns", names);
+                                    client_message_id.value, flags, {}, &rate);
+  if (!accepted.ok()) return ReplyProblem(r, writer, accepted.status(), rate);
+  LogInjection(r, *me, *accepted, patterns);
+  AnswerSend(services, r, writer, std::move(accepted.value()), false);
+}
+
+// POST /chat {message, conversation_id?, assistant_id?, client_message_id?}: a send to an
+// assistant conversation, created (kind "assistant", titled from the message) when
+// conversation_id is absent. Answers like a send, with "conversation_id" in the JSON body; over
+// SSE the `message` event's Message carries conversation_id.
+void Chat(Services& services, const http::Request& r, http::ResponseWriter& writer) {
+  auto me = Authenticate(r, services);
+  if (!me.ok()) return Reply(r, writer, me.status());
+  auto body = ParseJsonBody(r);
+  if (!body.ok()) return Reply(r, writer, body.status());
+  json::ObjectReader reader(body->root());
+  auto message = reader.String("message", ContentRule(services), /*required=*/true);
+  auto conversation_id = reader.Uuid("conversation_id", false, /*allow_null=*/true);
+  auto assistant_id = reader.Uuid("assistant_id", false, /*allow_null=*/true);
+  auto client_message_id = reader.String("client_message_id", ClientMessageIdRule());
+  Status valid = reader.Finish();
+  if (!valid.ok()) return Reply(r, writer, valid);
+
+  SendOptions options;
+  options.assistant_id = OptionalUuidValue(assistant_id);
+  options.create_assistant_chat = !conversation_id.value;
+  options.require_assistant_chat = conversation_id.value.has_value();
+
+  std::vector<std::string> patterns = llm::DetectPromptInjection(*message.value);
+  std::vector<std::string> flags;
+  if (!patterns.empty()) flags.emplace_back(llm::kPromptInjectionFlag);
+
+  std::optional<store::RateWindow> rate;
+  auto accepted =
+      AcceptUserMessage(services, *me, OptionalUuidValue(conversation_id).value_or(""),
+                        std::move(*message.value), client_message_id.value, flags, options, &rate);
+  if (!accepted.ok()) return ReplyProblem(r, writer, accepted.status(), rate);
+  LogInjection(r, *me, *accepted, patterns);
+  AnswerSend(services, r, writer, std::move(accepted.value()), true);
+}
+
+// POST /conversations/{id}/messages/{mid}/regenerate: a new reply to user message `mid`, appended
+// to the conversation (the earlier replies stay). The body is empty or {}.
+void Regenerate(Services& services, const http::Request& r, http::ResponseWriter& writer) {
+  auto me = Authenticate(r, services);
+  if (!me.ok()) return Reply(r, writer, me.status());
+  if (!r.body.empty() || r.body_too_large) {
+    auto body = ParseJsonBody(r);
+    if (!body.ok()) return Reply(r, writer, body.status());
+    json::ObjectReader reader(body->root());
+    Status valid = reader.Finish();
+    if (!valid.ok()) return Reply(r, writer, valid);
   }
-  if (accepted->reply) {
-    // The LLM issue answers here (JSON or SSE). Until then the user message stands alone.
-    LogDebug("assistant reply not generated (no LLM path yet)")
-        .Str("request_id", r.request_id)
-        .Str("conversation_id", *id)
-        .Str("assistant_id", accepted->reply->assistant_id);
+  auto id = PathId(r, "id");
+  auto mid = PathId(r, "mid");
+  if (!id) return Reply(r, writer, ConversationNotFound());
+  if (!mid) return Reply(r, writer, Status::NotFound("This message does not exist."));
+  if (!services.llm) {
+    return Reply(r, writer,
+                 Status(ErrorCode::kLlmUnavailable,
+                        "The assistant is unavailable right now. Please try again later."));
   }
+
+  std::optional<store::RateWindow> rate;
+  std::optional<PreparedReply> prepared;
+  Status st = services.db->Run([&](soci::session& s) -> Status {
+    soci::transaction tx(s);
+    auto c = store::LockConversation(s, *id, me->user_id);
+    if (!c || !c->is_member()) return ConversationNotFound();
+    auto message = store::FindMessage(s, *id, *mid);
+    if (!message || message->role != "user") {
+      return Status::NotFound("This message does not exist.");
+    }
+    auto turn = AssistantToAnswer(*c, message->content);
+    if (!turn) {
+      return Status(ErrorCode::kConflict, "No assistant answers this message.");
+    }
+    prepared.emplace();
+    Status ok = PrepareReply(s, services, *me, *c, turn->assistant_id, *message, &*prepared);
+    if (prepared->rate.limit > 0) rate = prepared->rate;
+    if (!ok.ok()) return ok;
+    EmitReplyEvents(s, *prepared, me->user_id);
+    tx.commit();
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    if (prepared) AbandonReply(services, *prepared);
+    return ReplyProblem(r, writer, st, rate);
+  }
+  RunReply(services, std::move(*prepared), r, writer, {201, false});
+}
+
+// POST /conversations/{id}/stop: every reply in flight in the conversation stops (whichever
+// device, worker or machine runs it: store::RequestStop NOTIFYs them) and is stored as
+// `interrupted`. 202 {"message_ids": [...]} (the replies asked to stop; possibly none).
+Result<http::Response> Stop(Services& services, const http::Request& r) {
+  auto me = Authenticate(r, services);
+  if (!me.ok()) return me.status();
+  auto id = PathId(r, "id");
+  if (!id) return ConversationNotFound();
+  std::vector<std::string> stopped;
+  Status st = services.db->Run([&](soci::session& s) -> Status {
+    soci::transaction tx(s);
+    auto c = store::LockConversation(s, *id, me->user_id);
+    if (!c || !c->is_member()) return ConversationNotFound();
+    stopped = store::RequestStop(s, *id);
+    tx.commit();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  LogInfo("stop requested")
+      .Str("request_id", r.request_id)
+      .Str("conversation_id", *id)
+      .Int("replies", static_cast<int64_t>(stopped.size()));
   json::Writer w;
-  w.StartObject().Key("message");
-  WriteMessage(w, accepted->message);
-  w.EndObject();
-  return http::Response::Json(accepted->created ? 201 : 200, w.Take());
+  w.StartObject().Key("message_ids").StartArray();
+  for (const auto& m : stopped) w.String(m);
+  w.EndArray().EndObject();
+  return http::Response::Json(202, w.Take());
 }
 
 Result<http::Response> ListMessages(Services& services, const http::Request& r) {
@@ -251,8 +481,15 @@ void RegisterMessageRoutes(http::Router& router, Services* services) {
   auto bind = [services](Result<http::Response> (*fn)(Services&, const http::Request&)) {
     return JsonHandler([services, fn](const http::Request& r) { return fn(*services, r); });
   };
+  auto stream = [services](void (*fn)(Services&, const http::Request&, http::ResponseWriter&)) {
+    return [services, fn](const http::Request& r, http::ResponseWriter& w) { fn(*services, r, w); };
+  };
   router.Add("GET", "/api/v1/conversations/{id}/messages", bind(ListMessages));
-  router.Add("POST", "/api/v1/conversations/{id}/messages", bind(SendMessage));
+  router.Add("POST", "/api/v1/conversations/{id}/messages", stream(SendMessage));
+  router.Add("POST", "/api/v1/conversations/{id}/messages/{mid}/regenerate", stream(Regenerate));
+  router.Add("POST", "/api/v1/conversations/{id}/stop", bind(Stop));
+  // POST /chat is a send (it shares this file's transaction); chat.cc only documents that.
+  router.Add("POST", "/api/v1/chat", stream(Chat));
 }
 
 }  // namespace chatd::api

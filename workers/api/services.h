@@ -5,7 +5,9 @@
 
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "auth/jwt.h"
@@ -14,7 +16,13 @@
 #include "store/db.h"
 #include "store/migrations.h"
 
+namespace chatd::llm {
+class Provider;
+}
+
 namespace chatd::api {
+
+class ReplyBus;  // api/reply_bus.h
 
 struct Services {
   std::shared_ptr<const Config> config;
@@ -24,6 +32,17 @@ struct Services {
   std::unique_ptr<auth::JwtCodec> jwt;
   std::unique_ptr<auth::PasswordHasher> hasher;
   std::unique_ptr<auth::PasswordDenylist> denylist;
+
+  // Assistant replies, set by main after fork. `llm` is null when no LLM_BASE_URL is configured
+  // (assistant conversations then store user messages without replies); `replies` is this
+  // process's registry of replies in flight with its stop listener (api/reply_bus.h).
+  std::shared_ptr<const llm::Provider> llm;
+  std::shared_ptr<ReplyBus> replies;
+  // Hooks into the process manager, which api/ may not include (either may be empty): mark the
+  // calling request thread long-running (an LLM stream), and the pool's status as JSON
+  // (/admin/stats).
+  std::function<void()> mark_long_running;
+  std::function<std::string()> pool_status_json;
 };
 
 // Builds the collaborators that need only the configuration (everything but the database).

@@ -8,12 +8,15 @@
 #include <cstdio>
 #include <memory>
 
+#include "api/reply_bus.h"
 #include "api/routes.h"
 #include "api/services.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "llm/provider.h"
 #include "pool/pool.h"
 #include "pool/scoreboard.h"
+#include "pool/status.h"
 #include "store/db.h"
 
 namespace {
@@ -53,6 +56,12 @@ class WorkerApp : public chatd::pool::App {
     router_.Dispatch(request, writer);
   }
 
+  // Replies in flight are cut now and stored as `interrupted` by their own threads, which the
+  // pool then waits for (SHUTDOWN_TIMEOUT).
+  void BeginShutdown() override {
+    if (services_->replies) services_->replies->AbortAll();
+  }
+
  private:
   std::unique_ptr<chatd::api::Services> services_;
   chatd::http::Router router_;
@@ -72,6 +81,21 @@ Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config, const ch
   observer.on_reconnect = [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kDbReconnects, 1); };
   services->db = std::make_unique<chatd::store::Database>(config.database_url, config.db_pool_size,
                                                           config.db_acquire_timeout_ms, observer);
+  // Assistant replies: the provider (none without LLM_BASE_URL), this process's registry of
+  // replies in flight with its stop listener (its own database connection, not a pool session),
+  // and the pool hooks that api/ cannot reach itself.
+  if (config.llm_configured()) {
+    auto provider = chatd::llm::MakeProvider(config);
+    if (!provider.ok()) return provider.status();
+    services->llm = std::move(provider.value());
+  }
+  services->replies = std::make_shared<chatd::api::ReplyBus>(
+      chatd::api::ReplyBus::Options{.database_url = config.database_url});
+  services->replies->Start();
+  services->mark_long_running = chatd::pool::MarkCurrentRequestLongRunning;
+  services->pool_status_json = [] {
+    return chatd::pool::RenderStatusJson(*chatd::pool::Scoreboard::Get(), false);
+  };
   return std::unique_ptr<chatd::pool::App>(std::make_unique<WorkerApp>(std::move(services)));
 }
 

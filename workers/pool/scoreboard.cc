@@ -52,6 +52,9 @@ Scoreboard* Scoreboard::Create(const std::vector<std::string>& route_labels,
     m.type = app_metrics[i].type;
   }
   g_scoreboard = new Scoreboard(shared);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    g_scoreboard->route_index_.emplace(labels[i], static_cast<int>(i));
+  }
   return g_scoreboard;
 }
 
@@ -60,10 +63,9 @@ Scoreboard* Scoreboard::Get() {
 }
 
 int Scoreboard::RouteIndex(std::string_view label) const {
-  for (int i = 0; i < shared_->num_routes; ++i) {
-    if (label == shared_->routes[i].label) return i;
-  }
-  return label == "unmatched" ? 0 : shared_->num_routes - 1;
+  auto it = route_index_.find(label);
+  if (it != route_index_.end()) return it->second;
+  return label.empty() ? 0 : shared_->num_routes - 1;  // unmatched, or past the table's end
 }
 
 void Scoreboard::RecordRequest(int route_index, int status, int64_t duration_us) {

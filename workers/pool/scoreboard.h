@@ -18,7 +18,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chatd::pool {
@@ -146,8 +149,17 @@ class Scoreboard {
   Scoreboard& operator=(const Scoreboard&) = delete;
 
  private:
+  // Heterogeneous lookup: RouteIndex() finds a string_view without building a std::string.
+  struct LabelHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   explicit Scoreboard(Shared* shared) : shared_(shared) {}
   Shared* shared_;
+  // Label -> index into shared_->routes. Built by Create() before any fork and only read after,
+  // so every process has its own copy and no lock is needed.
+  std::unordered_map<std::string, int, LabelHash, std::equal_to<>> route_index_;
 };
 
 int64_t NowMs();

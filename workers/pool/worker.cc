@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -33,6 +34,7 @@ struct WorkerShared {
   int listen_fd = -1;
   int stop_read_fd = -1;  // readable once the process is stopping
   int stop_write_fd = -1;
+  int epoll_fd = -1;  // the listening socket (EPOLLEXCLUSIVE) and the stop pipe
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> served{0};
   std::atomic<int> threads_running{0};
@@ -40,7 +42,7 @@ struct WorkerShared {
   std::mutex accept_mutex;
   std::mutex done_mutex;
   std::condition_variable done_cv;
-  bool recycling = false;
+  std::atomic<bool> recycling{false};
 };
 
 void RequestStop(WorkerShared& w) {
@@ -51,13 +53,20 @@ void RequestStop(WorkerShared& w) {
   }
 }
 
-// Waits for a connection or a stop; returns true when the listening socket is readable.
+// Waits for a connection or a stop; returns true when the listening socket is readable (even if
+// the process is stopping too: see ThreadMain).
+//
+// The listening socket sits in each process's epoll set with EPOLLEXCLUSIVE, so a new connection
+// wakes one waiting process, not all of them (the thundering herd that a plain poll() on a shared
+// socket causes: every process wakes, one accepts, the others find nothing and sleep again).
 bool WaitForConnection(WorkerShared& w) {
-  pollfd fds[2] = {{w.listen_fd, POLLIN, 0}, {w.stop_read_fd, POLLIN, 0}};
-  int rc = poll(fds, 2, 1000);
-  if (rc <= 0) return false;
-  if (fds[1].revents) return false;
-  return (fds[0].revents & POLLIN) != 0;
+  epoll_event events[2];
+  int n = epoll_wait(w.epoll_fd, events, 2, 1000);
+  bool readable = false;
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.fd == w.listen_fd) readable = true;
+  }
+  return readable;
 }
 
 void ServeOne(WorkerShared& w, fcgi::RequestSlot& fcgi_slot, ThreadSlot& ts) {
@@ -112,16 +121,26 @@ void ThreadMain(WorkerShared& w, int index) {
   fcgi::RequestSlot fcgi_slot(w.listen_fd);
   const long max_requests = w.config->max_requests;
   while (!w.stopping.load(std::memory_order_acquire)) {
-    bool accepted = false;
+    bool accepted = false, failed = false;
+    int accept_errno = 0;
     {
       std::lock_guard<std::mutex> lock(w.accept_mutex);
       if (w.stopping.load()) break;
-      if (!WaitForConnection(w)) continue;
+      // Under load a connection is usually waiting already: take it without a wait. Otherwise
+      // wait, and accept what the wait announced even if a stop came with it: this process was
+      // the one woken for that connection, and no other would be.
       bool would_block = false;
       accepted = fcgi_slot.Accept(&would_block);
-      if (!accepted && !would_block) {
-        LogWarn("accept failed").Int("errno", errno);
-      }
+      if (!accepted && would_block && WaitForConnection(w))
+        accepted = fcgi_slot.Accept(&would_block);
+      failed = !accepted && !would_block;
+      accept_errno = errno;
+    }
+    if (failed) {
+      // Out of file descriptors, say: tell, and do not spin on it.
+      LogWarn("accept failed").Int("errno", accept_errno);
+      pollfd stop{w.stop_read_fd, POLLIN, 0};
+      poll(&stop, 1, 100);
     }
     if (!accepted) continue;
     ServeOne(w, fcgi_slot, ts);
@@ -174,6 +193,18 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
   w.stop_write_fd = stop_pipe[1];
   int flags = fcntl(listen_fd, F_GETFL);
   fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
+  w.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event listen_event{};
+  listen_event.events = EPOLLIN | EPOLLEXCLUSIVE;
+  listen_event.data.fd = listen_fd;
+  epoll_event stop_event{};
+  stop_event.events = EPOLLIN;
+  stop_event.data.fd = w.stop_read_fd;
+  if (w.epoll_fd < 0 || epoll_ctl(w.epoll_fd, EPOLL_CTL_ADD, listen_fd, &listen_event) != 0 ||
+      epoll_ctl(w.epoll_fd, EPOLL_CTL_ADD, w.stop_read_fd, &stop_event) != 0) {
+    LogError("worker could not set up epoll").Int("errno", errno);
+    _exit(3);
+  }
 
   fcgi::InitLibrary();
   auto app = hooks.make_app(*config, info);
@@ -228,7 +259,7 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
   }
   for (auto& t : pool) t.join();
   LogDebug("worker exiting")
-      .Bool("recycled", w.recycling)
+      .Bool("recycled", w.recycling.load())
       .Int("served", static_cast<int64_t>(w.served.load()));
   // _exit: the app's destructors (database pools) need not run, and atexit handlers of the master
   // must not run in the child.

@@ -1,0 +1,428 @@
+// The generation engine of assistant replies. The flow and its rules are described in reply.h.
+
+#include "api/reply.h"
+
+#include <soci/soci.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "api/render.h"
+#include "api/reply_bus.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "llm/context.h"
+#include "llm/token_estimate.h"
+#include "store/assistants_repo.h"
+#include "store/documents_repo.h"
+#include "store/generations_repo.h"
+#include "store/replies_repo.h"
+
+namespace chatd::api {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// "host:pid" for generations.worker (operators and gc see who runs a reply).
+std::string WorkerName() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string name = std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
+  return name.substr(0, 200);
+}
+
+std::string SourcesJson(const std::vector<store::RetrievedChunk>& chunks, size_t used) {
+  json::Writer w;
+  w.StartArray();
+  for (size_t i = 0; i < used && i < chunks.size(); ++i) {
+    w.StartObject()
+        .Field("document_id", chunks[i].document_id)
+        .Field("filename", chunks[i].filename)
+        .Field("chunk_index", chunks[i].chunk_index)
+        .Field("excerpt", store::Excerpt(chunks[i].content))
+        .EndObject();
+  }
+  w.EndArray();
+  return w.Take();
+}
+
+// One SSE event; `data` is compact JSON (no newline inside).
+bool WriteEvent(http::ResponseWriter& writer, std::string_view event, std::string_view data) {
+  std::string frame;
+  frame.reserve(data.size() + event.size() + 16);
+  frame.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
+  return writer.Write(frame) && writer.Flush();
+}
+
+// The emit of conversation.updated (title) to the members, split by their archived flag as every
+// conversation event is (api/conversations.cc).
+void EmitTitleChanged(soci::session& s, const std::string& conversation_id,
+                      const std::string& actor_id) {
+  auto snapshot = store::LoadConversationSnapshot(s, conversation_id);
+  if (!snapshot) return;
+  std::vector<std::string> by_flag[2];
+  for (const auto& m : snapshot->members) by_flag[m.archived ? 1 : 0].push_back(m.user.id);
+  for (int flag = 0; flag < 2; ++flag) {
+    if (by_flag[flag].empty()) continue;
+    store::ConversationRecord view = *snapshot;
+    view.archived = flag == 1;
+    store::EmitEvent(s, conversation_id, "conversation.updated",
+                     ConversationEventPayload(view, {actor_id, std::nullopt, {"title"}}),
+                     by_flag[flag]);
+  }
+}
+
+// The final state of a reply from what the provider returned.
+store::FinishedReply Outcome(const PreparedReply& p, const llm::ChatResult& result) {
+  store::FinishedReply f;
+  f.message_id = p.reply.id;
+  f.content = result.text;
+  f.model = !result.model.empty() ? result.model.substr(0, store::kMaxAssistantModelChars)
+                                  : p.reply.model.value_or(p.request.model);
+  f.sources_json = p.sources_json;
+  if (result.ok()) {
+    f.status = "complete";
+  } else if (result.error == llm::ErrorKind::kAborted) {
+    f.status = "interrupted";
+  } else {
+    f.status = "failed";
+    f.error_code = std::string(ErrorCodeName(result.ToStatus().code()));
+  }
+  if (result.usage.reported) {
+    f.prompt_tokens = result.usage.prompt_tokens;
+    f.completion_tokens = result.usage.completion_tokens;
+  } else if (f.status != "failed" || !result.text.empty()) {
+    // Not reported (an aborted stream, a provider that does not say): estimated, so the quota
+    // still counts what was most likely billed.
+    f.prompt_tokens = p.estimated_prompt_tokens;
+    f.completion_tokens = llm::EstimateTokens(result.text);
+  }
+  return f;
+}
+
+// Step 3: one transaction. Retried a few times (the database may blip); a retry after a commit
+// whose answer was lost finds the reply no longer streaming and records nothing twice.
+std::optional<store::MessageRecord> StoreOutcome(Services& services, const PreparedReply& p,
+                                                 const store::FinishedReply& f, bool* vanished) {
+  std::optional<store::MessageRecord> stored;
+  *vanished = false;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Status st = services.db->Run([&](soci::session& s) -> Status {
+      soci::transaction tx(s);
+      // Recipients of message.updated are taken under the conversation's row lock.
+      auto locked = store::LockConversation(s, p.conversation_id, p.user_id);
+      stored = store::FinishReply(s, f);
+      store::FinishGeneration(s, f.message_id);
+      bool gone = !stored && !store::FindMessage(s, p.conversation_id, f.message_id);
+      if (stored || (gone && attempt == 0)) {
+        store::RecordUsage(s, p.user_id, 1, f.prompt_tokens.value_or(0),
+                           f.completion_tokens.value_or(0));
+      }
+      if (stored && locked) {
+        store::EmitEventToMembers(s, p.conversation_id, "message.updated",
+                                  MessageEventPayload(*stored));
+      }
+      tx.commit();
+      if (!stored && !gone) stored = store::FindMessage(s, p.conversation_id, f.message_id);
+      *vanished = gone;
+      return Status::Ok();
+    });
+    if (st.ok()) return stored;
+    LogWarn("storing a finished reply failed; retrying")
+        .Str("message_id", f.message_id)
+        .Int("attempt", attempt + 1)
+        .Str("error", st.detail());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 * (attempt + 1)));
+  }
+  LogError("could not store a finished reply; gc will finish it").Str("message_id", f.message_id);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<http::Header> RateLimitHeaders(const store::RateWindow& rate) {
+  return {{"RateLimit-Limit", std::to_string(rate.limit)},
+          {"RateLimit-Remaining", std::to_string(rate.remaining)},
+          {"RateLimit-Reset", std::to_string(rate.reset_s)}};
+}
+
+std::string AutoTitle(std::string_view first_message) {
+  std::string collapsed;
+  bool space = false;
+  for (char c : first_message) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = !collapsed.empty();
+      continue;
+    }
+    if (space) collapsed.push_back(' ');
+    space = false;
+    collapsed.push_back(c);
+  }
+  if (CountChars(collapsed) <= kAutoTitleChars) return collapsed;
+  // Room for the ellipsis; cut back to the last space unless that loses more than half.
+  std::string cut(PrefixChars(collapsed, kAutoTitleChars - 1));
+  size_t last_space = cut.rfind(' ');
+  if (last_space != std::string::npos &&
+      CountChars(cut.substr(0, last_space)) >= kAutoTitleChars / 2) {
+    cut.resize(last_space);
+  }
+  while (!cut.empty() && (cut.back() == ' ' || cut.back() == ',' || cut.back() == '.' ||
+                          cut.back() == ';' || cut.back() == ':')) {
+    cut.pop_back();
+  }
+  return cut + "\u2026";
+}
+
+Status PrepareReply(soci::session& s, Services& services, const Principal& me,
+                    const store::LockedConversation& c, const std::string& assistant_id,
+                    const store::MessageRecord& user_message, PreparedReply* out) {
+  const Config& config = *services.config;
+  PreparedReply& p = *out;
+  p.conversation_id = c.id;
+  p.user_id = me.user_id;
+  p.user_message = user_message;
+
+  // Limits first: a refused turn costs one lock and two reads.
+  p.rate = store::TakeReplySlot(s, me.user_id, config.llm_rate_per_min);
+  if (!p.rate.allowed) {
+    return Status(ErrorCode::kRateLimited,
+                  "You're sending messages too quickly. Please wait a moment.")
+        .WithRetryAfter(p.rate.reset_s);
+  }
+  const int64_t quota = me.is_guest ? config.guest_daily_token_quota : config.daily_token_quota;
+  store::QuotaState q = store::LoadQuota(s, me.user_id, quota);
+  if (q.exhausted()) {
+    return Status(ErrorCode::kQuotaExceeded,
+                  "You've reached today's limit for assistant replies. It resets at midnight UTC.")
+        .WithRetryAfter(q.seconds_to_reset);
+  }
+
+  // The assistant (a deleted one falls back to the built-in default), history, knowledge.
+  std::string effective_assistant = assistant_id;
+  auto assistant = store::LoadAssistantContext(s, effective_assistant);
+  if (!assistant.ok() && assistant.status().code() == ErrorCode::kNotFound &&
+      effective_assistant != store::kDefaultAssistantId) {
+    effective_assistant = std::string(store::kDefaultAssistantId);
+    assistant = store::LoadAssistantContext(s, effective_assistant);
+  }
+  if (!assistant.ok()) return assistant.status();
+  std::vector<store::HistoryTurn> history =
+      store::LoadHistory(s, c.id, user_message.seq, kMaxHistoryMessages);
+  std::vector<store::RetrievedChunk> chunks;
+  if (config.retrieval_top_k > 0) {
+    auto found =
+        store::RetrieveChunks(s, effective_assistant, user_message.content, config.retrieval_top_k);
+    if (!found.ok()) return found.status();
+    chunks = std::move(found.value());
+  }
+
+  llm::ContextInput input;
+  input.system_context = assistant->system_context;
+  for (const auto& chunk : chunks) {
+    input.chunks.push_back({chunk.document_id, chunk.filename, chunk.chunk_index, chunk.content});
+  }
+  for (auto& turn : history) {
+    input.history.push_back({turn.role == "assistant" ? llm::Role::kAssistant : llm::Role::kUser,
+                             std::move(turn.content)});
+  }
+  input.user_message = user_message.content;
+  input.max_context_tokens = config.max_context_tokens;
+  input.max_response_tokens = config.max_response_tokens;
+  llm::BuiltContext built = llm::BuildContext(input);
+
+  p.request.model = assistant->model.value_or(config.llm_model);
+  p.request.system = std::move(built.system);
+  p.request.messages = std::move(built.messages);
+  p.request.max_tokens = assistant->max_tokens.value_or(config.max_response_tokens);
+  p.request.temperature = assistant->temperature;
+  p.request.stream = true;  // always: partial text, deltas for other devices, and stop need it
+  p.estimated_prompt_tokens = built.estimated_tokens;
+  p.sources_json = SourcesJson(chunks, built.chunks_used);
+
+  // The reply-to-be and its generations row (the in-flight caps, under their lock to commit).
+  store::NewReply reply;
+  reply.conversation_id = c.id;
+  reply.seq = store::TakeSeqs(s, c.id, 1);
+  reply.assistant_id = effective_assistant;
+  reply.reply_to = user_message.id;
+  reply.model = p.request.model;
+  reply.sources_json = p.sources_json;
+  p.reply = store::InsertStreamingReply(s, reply);
+  Status caps = store::StartGeneration(s, {p.reply.id, c.id, me.user_id, WorkerName()},
+                                       {config.max_inflight_per_user, config.max_inflight_total});
+  if (!caps.ok()) return caps;
+  p.recipients = store::MemberIds(s, c.id);
+
+  // The first message of an untitled assistant chat names it (cheap: no model call).
+  if (c.kind == "assistant" && !c.title && user_message.seq == 1) {
+    std::string title = AutoTitle(user_message.content);
+    if (!title.empty()) {
+      store::SetTitle(s, c.id, title);
+      p.title_set = true;
+    }
+  }
+
+  if (services.replies) {
+    p.abort = services.replies->Register(p.reply.id, c.id, p.recipients);
+    p.registered = true;
+  } else {
+    p.abort = std::make_shared<llm::AbortSignal>();
+  }
+  if (built.over_budget || built.history_dropped > 0) {
+    LogDebug("reply context pruned")
+        .Str("message_id", p.reply.id)
+        .Int("history_kept", static_cast<int64_t>(built.history_kept))
+        .Int("history_dropped", static_cast<int64_t>(built.history_dropped))
+        .Int("estimated_tokens", built.estimated_tokens)
+        .Bool("over_budget", built.over_budget);
+  }
+  return Status::Ok();
+}
+
+void EmitReplyEvents(soci::session& s, const PreparedReply& p, const std::string& actor_id) {
+  store::EmitEventToMembers(s, p.conversation_id, "message.created", MessageEventPayload(p.reply));
+  if (p.title_set) EmitTitleChanged(s, p.conversation_id, actor_id);
+}
+
+void AbandonReply(Services& services, const PreparedReply& p) {
+  if (p.registered && services.replies) services.replies->Forget(p.reply.id);
+}
+
+void RunReply(Services& services, PreparedReply p, const http::Request& request,
+              http::ResponseWriter& writer, const ReplyAnswer& answer) {
+  if (services.mark_long_running) services.mark_long_running();
+  const Clock::time_point started = Clock::now();
+  const bool sse = request.WantsEventStream();
+  ReplyBus* bus = services.replies.get();
+
+  bool client_here = true;
+  if (sse) {
+    std::vector<http::Header> headers = RateLimitHeaders(p.rate);
+    headers.emplace_back("Cache-Control", "no-cache");
+    headers.emplace_back("X-Accel-Buffering", "no");  // nginx: pass each event on at once
+    client_here = writer.Begin(200, "text/event-stream; charset=utf-8", headers) &&
+                  WriteEvent(writer, "message", MessageJson(p.user_message));
+  }
+
+  size_t chars = 0;
+  auto on_delta = [&](std::string_view delta) {
+    if (bus) bus->Append(p.reply.id, delta);
+    if (sse && client_here) {
+      json::Writer w;
+      w.StartObject()
+          .Field("message_id", p.reply.id)
+          .Field("offset", static_cast<int64_t>(chars))
+          .Field("content", delta)
+          .EndObject();
+      client_here = WriteEvent(writer, "delta", w.Take());
+      if (!client_here) {
+        LogInfo("client left mid-reply; the reply goes on")
+            .Str("request_id", request.request_id)
+            .Str("message_id", p.reply.id);
+      }
+    }
+    chars += CountChars(delta);
+    return true;  // only stop/shutdown (the AbortSignal) ends a reply early
+  };
+
+  llm::ChatResult result;
+  if (services.llm) {
+    result = services.llm->Complete(p.request, on_delta, p.abort.get());
+  } else {
+    result.error = llm::ErrorKind::kConnect;
+    result.error_detail = "no LLM provider configured";
+  }
+  if (bus) bus->Finish(p.reply.id);
+
+  store::FinishedReply outcome = Outcome(p, result);
+  {
+    LogLine log = outcome.status == "failed" ? LogWarn("reply failed") : LogInfo("reply finished");
+    log.Str("request_id", request.request_id)
+        .Str("conversation_id", p.conversation_id)
+        .Str("message_id", p.reply.id)
+        .Str("status", outcome.status)
+        .Str("model", outcome.model)
+        .Int("attempts", result.attempts)
+        .Int("prompt_tokens", outcome.prompt_tokens.value_or(0))
+        .Int("completion_tokens", outcome.completion_tokens.value_or(0))
+        .Bool("usage_reported", result.usage.reported)
+        .Bool("client_left", !client_here)
+        .Int("duration_ms",
+             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+    if (!result.ok() && result.error != llm::ErrorKind::kAborted) {
+      // Internal detail, for operators only.
+      log.Str("error", llm::ErrorKindName(result.error))
+          .Int("upstream_status", result.http_status)
+          .Str("error_detail", result.error_detail);
+    }
+  }
+
+  bool vanished = false;
+  std::optional<store::MessageRecord> stored = StoreOutcome(services, p, outcome, &vanished);
+  Status failure;
+  if (outcome.status == "failed") {
+    failure = result.ToStatus();
+    if (failure.ok()) {
+      failure = Status(ErrorCode::kLlmUnavailable,
+                       "The assistant is unavailable right now. Please try again.");
+    }
+  } else if (!stored) {
+    failure =
+        vanished ? Status::NotFound("This conversation does not exist.") : Status::Unavailable();
+  }
+
+  if (sse) {
+    if (!client_here) return;
+    if (!failure.ok()) {
+      WriteEvent(writer, "error", http::Problem(failure, request.request_id).body);
+    } else {
+      WriteEvent(writer, "done", MessageJson(*stored));
+    }
+    return;
+  }
+  if (!failure.ok()) {
+    http::Response problem = http::Problem(failure, request.request_id);
+    for (auto& h : RateLimitHeaders(p.rate)) problem.headers.push_back(std::move(h));
+    writer.Send(problem);
+    return;
+  }
+  json::Writer w;
+  w.StartObject();
+  if (answer.include_conversation_id) w.Field("conversation_id", p.conversation_id);
+  w.Key("message");
+  WriteMessage(w, p.user_message);
+  w.Key("reply");
+  WriteMessage(w, *stored);
+  w.EndObject();
+  http::Response response = http::Response::Json(answer.json_status, w.Take());
+  response.headers = RateLimitHeaders(p.rate);
+  writer.Send(response);
+}
+
+void AnswerStored(const http::Request& request, http::ResponseWriter& writer,
+                  const store::MessageRecord& message,
+                  const std::optional<store::MessageRecord>& reply, bool include_conversation_id) {
+  if (request.WantsEventStream()) {
+    if (!writer.Begin(200, "text/event-stream; charset=utf-8",
+                      {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}})) {
+      return;
+    }
+    if (!WriteEvent(writer, "message", MessageJson(message))) return;
+    if (reply) WriteEvent(writer, "done", MessageJson(*reply));
+    return;
+  }
+  json::Writer w;
+  w.StartObject();
+  if (include_conversation_id) w.Field("conversation_id", message.conversation_id);
+  w.Key("message");
+  WriteMessage(w, message);
+  if (reply) {
+    w.Key("reply");
+    WriteMessage(w, *reply);
+  }
+  w.EndObject();
+  writer.Send(http::Response::Json(200, w.Take()));
+}
+
+}  // namespace chatd::api

@@ -1,0 +1,101 @@
+// generations: the SQL of replies in flight. The policy is described in the header.
+
+#include "store/generations_repo.h"
+
+#include <soci/soci.h>
+
+#include "json/json.h"
+
+namespace chatd::store {
+namespace {
+
+// The class of the two-int advisory lock that serialises in-flight checks ('gn').
+constexpr int kInflightLockClass = 0x676e;
+
+constexpr const char* kLockInflight = "SELECT pg_advisory_xact_lock(:class, 0)";
+
+// generations_user_idx; the total scans this small table.
+constexpr const char* kCountInflight =
+    "SELECT count(*) FILTER (WHERE user_id = CAST(:user_id AS uuid)), count(*) FROM generations "
+    "WHERE heartbeat_at > now() - CAST(:stale AS integer) * interval '1 second'";
+
+constexpr const char* kCountAll =
+    "SELECT count(*) FROM generations "
+    "WHERE heartbeat_at > now() - CAST(:stale AS integer) * interval '1 second'";
+
+constexpr const char* kInsert =
+    "INSERT INTO generations (message_id, conversation_id, user_id, worker) "
+    "VALUES (CAST(:message_id AS uuid), CAST(:conversation_id AS uuid), CAST(:user_id AS uuid), "
+    ":worker)";
+
+constexpr const char* kDelete =
+    "DELETE FROM generations WHERE message_id = CAST(:message_id AS uuid)";
+
+// generations_conversation_idx. Rows already stopped are reported again (a second stop re-sends
+// the notification; harmless, and it heals a notification that a worker missed).
+constexpr const char* kRequestStop =
+    "UPDATE generations SET stop_requested = true, "
+    "stop_requested_at = coalesce(stop_requested_at, now()) "
+    "WHERE conversation_id = CAST(:conversation_id AS uuid) RETURNING message_id::text";
+
+constexpr const char* kNotify = "SELECT pg_notify(:channel, :payload)";
+
+// Ids per notification: ~40 bytes each keeps a payload far below PostgreSQL's 8,000 bytes.
+constexpr size_t kIdsPerNotification = 150;
+
+}  // namespace
+
+Status StartGeneration(soci::session& s, const NewGeneration& g, const InflightCaps& caps) {
+  int lock_class = kInflightLockClass;
+  s << kLockInflight, soci::use(lock_class, "class");
+  long long mine = 0, all = 0;
+  int stale = kStaleAfterSeconds;
+  s << kCountInflight, soci::use(g.user_id, "user_id"), soci::use(stale, "stale"), soci::into(mine),
+      soci::into(all);
+  if (mine >= caps.per_user) {
+    return Status(ErrorCode::kRateLimited,
+                  "You have too many replies in progress. Please wait for one to finish.")
+        .WithRetryAfter(kInflightRetryAfterSeconds);
+  }
+  if (all >= caps.total) {
+    return Status(ErrorCode::kRateLimited,
+                  "The assistants are very busy right now. Please try again in a moment.")
+        .WithRetryAfter(kInflightRetryAfterSeconds);
+  }
+  s << kInsert, soci::use(g.message_id, "message_id"),
+      soci::use(g.conversation_id, "conversation_id"), soci::use(g.user_id, "user_id"),
+      soci::use(g.worker, "worker");
+  return Status::Ok();
+}
+
+void FinishGeneration(soci::session& s, const std::string& message_id) {
+  s << kDelete, soci::use(message_id, "message_id");
+}
+
+std::vector<std::string> RequestStop(soci::session& s, const std::string& conversation_id) {
+  std::vector<std::string> ids;
+  {
+    soci::rowset<soci::row> rows =
+        (s.prepare << kRequestStop, soci::use(conversation_id, "conversation_id"));
+    for (const soci::row& r : rows) ids.push_back(r.get<std::string>(0));
+  }
+  const std::string channel = kStopChannel;
+  for (size_t first = 0; first < ids.size(); first += kIdsPerNotification) {
+    json::Writer w;
+    w.StartObject().Field("conversation_id", conversation_id).Key("message_ids").StartArray();
+    for (size_t i = first; i < ids.size() && i < first + kIdsPerNotification; ++i) w.String(ids[i]);
+    w.EndArray().EndObject();
+    std::string payload = w.Take();
+    s << kNotify, soci::use(channel, "channel"), soci::use(payload, "payload");
+  }
+  return ids;
+}
+
+int64_t CountInflight(soci::session& s) {
+  long long n = 0;
+  int stale = kStaleAfterSeconds;
+  s << kCountAll, soci::use(stale, "stale"), soci::into(n);
+  return n;
+}
+
+}  // namespace chatd::store

@@ -1,0 +1,112 @@
+// rate_limits and usage_daily: the SQL of the reply limits and usage counters. The policy is
+// described in the header.
+
+#include "store/limits_repo.h"
+
+#include <soci/soci.h>
+
+#include <algorithm>
+
+namespace chatd::store {
+namespace {
+
+// The class of the two-int advisory locks taken here ('rl'); the second int is hashtext(key).
+constexpr int kRateLockClass = 0x726c;
+
+constexpr const char* kLockKey =
+    "SELECT pg_advisory_xact_lock(:class, hashtext(CAST(:key AS text)))";
+
+// The buckets of the last 60 seconds: how many replies, and when the oldest one leaves the window.
+constexpr const char* kWindow =
+    "SELECT CAST(coalesce(sum(count), 0) AS bigint), "
+    "coalesce(CAST(ceil(extract(epoch FROM min(expires_at) - now())) AS integer), 0) "
+    "FROM rate_limits WHERE key = :key AND expires_at > now()";
+
+constexpr const char* kCount =
+    "INSERT INTO rate_limits (key, window_start, expires_at, count) "
+    "VALUES (:key, date_trunc('second', now()), date_trunc('second', now()) + interval '60 "
+    "seconds', 1) "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1";
+
+constexpr const char* kUsedToday =
+    "SELECT CAST(coalesce(sum(prompt_tokens + completion_tokens), 0) AS bigint), "
+    "CAST(ceil(extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') "
+    "- (now() AT TIME ZONE 'UTC'))) AS integer) "
+    "FROM usage_daily WHERE user_id = CAST(:user_id AS uuid) "
+    "AND day = CAST(now() AT TIME ZONE 'UTC' AS date)";
+
+constexpr const char* kRecordUsage =
+    "INSERT INTO usage_daily AS u (user_id, day, requests, prompt_tokens, completion_tokens) "
+    "VALUES (CAST(:user_id AS uuid), CAST(now() AT TIME ZONE 'UTC' AS date), :requests, :prompt, "
+    ":completion) "
+    "ON CONFLICT (user_id, day) DO UPDATE SET requests = u.requests + EXCLUDED.requests, "
+    "prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens, "
+    "completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens";
+
+// Served by the primary key (user_id, day).
+constexpr const char* kListUsage =
+    "SELECT to_char(day, 'YYYY-MM-DD'), requests, prompt_tokens, completion_tokens "
+    "FROM usage_daily WHERE user_id = CAST(:user_id AS uuid) "
+    "AND day > CAST(now() AT TIME ZONE 'UTC' AS date) - CAST(:days AS integer) ORDER BY day";
+
+}  // namespace
+
+RateWindow TakeReplySlot(soci::session& s, const std::string& user_id, int limit_per_min) {
+  const std::string key = "llm:" + user_id;
+  int lock_class = kRateLockClass;
+  s << kLockKey, soci::use(lock_class, "class"), soci::use(key, "key");
+  long long used = 0;
+  int oldest_leaves_in = 0;
+  s << kWindow, soci::use(key, "key"), soci::into(used), soci::into(oldest_leaves_in);
+  RateWindow w;
+  w.limit = limit_per_min;
+  if (used >= limit_per_min) {
+    w.allowed = false;
+    w.remaining = 0;
+    w.reset_s = std::clamp(oldest_leaves_in, 1, 60);
+    return w;
+  }
+  s << kCount, soci::use(key, "key");
+  w.allowed = true;
+  w.remaining = static_cast<int>(limit_per_min - used - 1);
+  // The window frees a slot when its oldest bucket expires; with nothing counted before this
+  // request, that is this request's own bucket, a full minute from now.
+  w.reset_s = used == 0 ? 60 : std::clamp(oldest_leaves_in, 1, 60);
+  return w;
+}
+
+QuotaState LoadQuota(soci::session& s, const std::string& user_id, int64_t daily_tokens) {
+  QuotaState q;
+  q.daily_tokens = daily_tokens;
+  long long used = 0;
+  int to_midnight = 0;
+  s << kUsedToday, soci::use(user_id, "user_id"), soci::into(used), soci::into(to_midnight);
+  q.used_today = used;
+  q.seconds_to_reset = std::max(to_midnight, 1);
+  return q;
+}
+
+void RecordUsage(soci::session& s, const std::string& user_id, int64_t requests,
+                 int64_t prompt_tokens, int64_t completion_tokens) {
+  long long r = requests, p = std::max<int64_t>(prompt_tokens, 0),
+            c = std::max<int64_t>(completion_tokens, 0);
+  s << kRecordUsage, soci::use(user_id, "user_id"), soci::use(r, "requests"),
+      soci::use(p, "prompt"), soci::use(c, "completion");
+}
+
+std::vector<UsageDay> ListUsage(soci::session& s, const std::string& user_id, int days) {
+  std::vector<UsageDay> out;
+  soci::rowset<soci::row> rows =
+      (s.prepare << kListUsage, soci::use(user_id, "user_id"), soci::use(days, "days"));
+  for (const soci::row& r : rows) {
+    UsageDay d;
+    d.date = r.get<std::string>(0);
+    d.requests = r.get<int>(1);
+    d.prompt_tokens = r.get<long long>(2);
+    d.completion_tokens = r.get<long long>(3);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace chatd::store
