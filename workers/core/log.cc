@@ -28,17 +28,30 @@ const char* LevelName(LogLevel l) {
   return "info";
 }
 
-std::string NowRfc3339() {
+// Appends "YYYY-MM-DDTHH:MM:SS.mmmZ". Every request logs a line, and gmtime_r (which takes glibc's
+// global timezone lock) plus snprintf cost about a microsecond: each thread formats the seconds
+// once per second and only the milliseconds each time.
+void AppendNowRfc3339(std::string& out) {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  thread_local int64_t cached_secs = -1;
+  thread_local char cached[64];  // "YYYY-MM-DDTHH:MM:SS"
+  const int64_t secs = ms / 1000;
+  if (secs != cached_secs) {
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  const int milli = static_cast<int>(ms % 1000);
+  char tail[] = ".000Z";
+  tail[1] = static_cast<char>('0' + milli / 100);
+  tail[2] = static_cast<char>('0' + milli / 10 % 10);
+  tail[3] = static_cast<char>('0' + milli % 10);
+  out += cached;
+  out += tail;
 }
 
 }  // namespace
@@ -80,13 +93,20 @@ LogLine::LogLine(LogLevel level, std::string_view message) : enabled_(LogEnabled
   if (!enabled_) return;
   buf_.reserve(256);
   if (g_json) {
-    buf_ += "{\"ts\":\"" + NowRfc3339() + "\",\"level\":\"" + LevelName(level) + "\",\"prog\":\"";
+    buf_ += "{\"ts\":\"";
+    AppendNowRfc3339(buf_);
+    buf_ += "\",\"level\":\"";
+    buf_ += LevelName(level);
+    buf_ += "\",\"prog\":\"";
     AppendJsonEscaped(buf_, g_program);
-    buf_ += "\",\"pid\":" + std::to_string(getpid()) + ",\"msg\":\"";
+    buf_ += "\",\"pid\":";
+    buf_ += std::to_string(getpid());
+    buf_ += ",\"msg\":\"";
     AppendJsonEscaped(buf_, message);
     buf_ += '"';
   } else {
-    buf_ += NowRfc3339() + " " + LevelName(level) + " " + g_program + "[" +
+    AppendNowRfc3339(buf_);
+    buf_ += " " + std::string(LevelName(level)) + " " + g_program + "[" +
             std::to_string(getpid()) + "] " + std::string(message);
   }
 }

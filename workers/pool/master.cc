@@ -224,7 +224,7 @@ void Master::KeepWorkersUp() {
   if (state_ != MasterState::kRunning && children_.CountRunning(generation_) >= desired) {
     if (state_ == MasterState::kReloading) {
       // The new generation serves; the old ones finish what they hold and exit.
-      for (uint32_t g = 1; g < generation_; ++g) children_.SignalAll(SIGTERM, g);
+      for (uint32_t g = 1; g < generation_; ++g) children_.SignalAll(SIGUSR2, g);  // retire
       LogInfo("reload complete").Int("generation", generation_);
     } else {
       LogInfo("pool ready")

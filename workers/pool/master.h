@@ -1,7 +1,7 @@
 // The master's state machine.
 //
 //   kStarting --all workers running--> kRunning --SIGHUP, new config valid--> kReloading
-//   kReloading --new generation all running; old generation sent SIGTERM--> kRunning
+//   kReloading --new generation all running; old generation sent SIGUSR2 (retire)--> kRunning
 //   kStarting/kRunning/kReloading --SIGTERM/SIGINT--> kStopping --no children left--> exit 0
 //                                                      (SIGKILL to what remains at
 //                                                      SHUTDOWN_TIMEOUT)

@@ -103,10 +103,19 @@ void Scoreboard::SetAppMetric(int index, int64_t value) {
   }
 }
 
-void Scoreboard::SetThreadRequest(ThreadSlot& slot, std::string_view request,
+void Scoreboard::SetThreadRequest(ThreadSlot& slot, std::string_view method, std::string_view path,
                                   std::string_view request_id) {
   slot.seq.fetch_add(1, std::memory_order_acq_rel);  // odd: writing
-  CopyText(slot.request, sizeof slot.request, request);
+  // "METHOD path", truncated to the field, without building the string first (once per request).
+  size_t n = std::min(sizeof slot.request - 1, method.size());
+  std::memcpy(slot.request, method.data(), n);
+  if (!path.empty() && n < sizeof slot.request - 1) {
+    slot.request[n++] = ' ';
+    size_t m = std::min(sizeof slot.request - 1 - n, path.size());
+    std::memcpy(slot.request + n, path.data(), m);
+    n += m;
+  }
+  slot.request[n] = '\0';
   CopyText(slot.request_id, sizeof slot.request_id, request_id);
   slot.seq.fetch_add(1, std::memory_order_release);  // even: stable
 }

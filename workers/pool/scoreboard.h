@@ -138,8 +138,8 @@ class Scoreboard {
   void AddAppMetric(int index, int64_t delta);
   void SetAppMetric(int index, int64_t value);
 
-  // Writes a thread's current request text under the seqlock.
-  static void SetThreadRequest(ThreadSlot& slot, std::string_view request,
+  // Writes a thread's current request text ("METHOD path") under the seqlock.
+  static void SetThreadRequest(ThreadSlot& slot, std::string_view method, std::string_view path,
                                std::string_view request_id);
   // Copies a thread's text consistently.
   static void ReadThreadRequest(const ThreadSlot& slot, std::string* request,

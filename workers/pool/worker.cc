@@ -75,7 +75,7 @@ void ServeOne(WorkerShared& w, fcgi::RequestSlot& fcgi_slot, ThreadSlot& ts) {
   ts.serial.fetch_add(1);  // first: see ThreadSlot::serial
   ts.flags.store(0);
   ts.since_ms.store(NowMs());
-  Scoreboard::SetThreadRequest(ts, request.method + " " + request.path, request.request_id);
+  Scoreboard::SetThreadRequest(ts, request.method, request.path, request.request_id);
   ts.state.store(static_cast<uint8_t>(ThreadState::kBusy), std::memory_order_release);
   int busy_now = w.busy.fetch_add(1) + 1;
   auto& hw = w.sb->shared().counters.max_threads_busy;
@@ -101,7 +101,8 @@ void ServeOne(WorkerShared& w, fcgi::RequestSlot& fcgi_slot, ThreadSlot& ts) {
   LogInfo("request")
       .Str("request_id", request.request_id)
       .Str("method", request.method)
-      .Str("route", request.route.empty() ? "unmatched" : request.route)
+      .Str("route",
+           request.route.empty() ? std::string_view("unmatched") : std::string_view(request.route))
       .Int("status", status)
       .Num("duration_ms", static_cast<double>(us) / 1000.0);
 
@@ -111,7 +112,7 @@ void ServeOne(WorkerShared& w, fcgi::RequestSlot& fcgi_slot, ThreadSlot& ts) {
   w.sb->shared().counters.accepted.fetch_add(1, std::memory_order_relaxed);
   ts.since_ms.store(NowMs(), std::memory_order_relaxed);
   ts.state.store(static_cast<uint8_t>(ThreadState::kIdle), std::memory_order_release);
-  Scoreboard::SetThreadRequest(ts, "", "");
+  Scoreboard::SetThreadRequest(ts, "", "", "");
 }
 
 void ThreadMain(WorkerShared& w, int index) {
@@ -171,7 +172,10 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
   // blocking read or write on the nginx connection fail with EINTR (the handlers have no
   // SA_RESTART), and libfcgi would drop the request half-served.
   ResetSignals({SIGCHLD});
-  SignalPipe signals({SIGTERM, SIGINT, SIGHUP, SIGQUIT});
+  // SIGTERM/SIGINT: the pool stops (long work is cut short: App::BeginShutdown at once).
+  // SIGUSR2: this worker retires (a reload replaced it): requests, streams included, may finish
+  // within SHUTDOWN_TIMEOUT before BeginShutdown cuts what remains. SIGQUIT: exit now.
+  SignalPipe signals({SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR2});
   signal(SIGPIPE, SIG_IGN);
   sigset_t async_signals;
   sigemptyset(&async_signals);
@@ -231,11 +235,13 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
 
   // The main thread waits for a stop signal or for the threads to end (recycling).
   bool quit_now = false;
+  bool retiring = false;  // reload or MAX_REQUESTS: let long requests finish if they can
   while (!w.stopping.load()) {
     pollfd fds[2] = {{signals.read_fd(), POLLIN, 0}, {w.stop_read_fd, POLLIN, 0}};
     poll(fds, 2, 1000);
     for (int sig : signals.Drain()) {
       if (sig == SIGQUIT) quit_now = true;
+      if (sig == SIGUSR2) retiring = true;
       RequestStop(w);
     }
     // The master died (we were re-parented to init or a subreaper): do not linger as an orphan.
@@ -243,15 +249,26 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
   }
   if (quit_now) _exit(0);
   w.slot->state.store(static_cast<uint8_t>(WorkerState::kStopping));
-  w.app->BeginShutdown();
-
-  // Busy threads finish their requests; a request that outlives SHUTDOWN_TIMEOUT is cut.
-  {
+  if (w.recycling.load()) retiring = true;
+  auto wait_for_threads = [&](std::chrono::steady_clock::duration budget) {
     std::unique_lock<std::mutex> lock(w.done_mutex);
-    auto deadline = std::chrono::steady_clock::now() + config->shutdown_timeout;
+    auto deadline = std::chrono::steady_clock::now() + budget;
     while (w.threads_running.load() > 0) {
       if (w.done_cv.wait_until(lock, deadline) == std::cv_status::timeout) break;
     }
+  };
+  // Busy threads finish their requests. A retiring worker gives them SHUTDOWN_TIMEOUT before it
+  // asks the app to cut long work (streams are then stored as interrupted) and a few seconds more
+  // for that; a stopping pool cuts long work at once. What outlives that is cut by _exit.
+  if (retiring) {
+    wait_for_threads(config->shutdown_timeout);
+    if (w.threads_running.load() > 0) {
+      w.app->BeginShutdown();
+      wait_for_threads(std::chrono::seconds(5));
+    }
+  } else {
+    w.app->BeginShutdown();
+    wait_for_threads(config->shutdown_timeout);
   }
   if (w.threads_running.load() > 0) {
     LogWarn("worker stop timed out; cutting requests in flight").Int("busy", w.busy.load());
