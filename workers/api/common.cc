@@ -15,7 +15,8 @@ Result<json::Document> ParseJsonBody(const http::Request& request, size_t max_by
   return json::Document::Parse(request.body, limits);
 }
 
-void Reply(const http::Request& request, http::ResponseWriter& writer, const Result<http::Response>& result) {
+void Reply(const http::Request& request, http::ResponseWriter& writer,
+           const Result<http::Response>& result) {
   if (result.ok()) {
     writer.Send(result.value());
   } else {

@@ -18,7 +18,8 @@ constexpr size_t kMaxDocumentBody = 2 * 1024 * 1024;
 Result<json::Document> ParseJsonBody(const http::Request& request, size_t max_bytes = kMaxJsonBody);
 
 // Sends `result` (or its problem+json) on `writer`.
-void Reply(const http::Request& request, http::ResponseWriter& writer, const Result<http::Response>& result);
+void Reply(const http::Request& request, http::ResponseWriter& writer,
+           const Result<http::Response>& result);
 
 // Adapts a function returning Result<Response> to an http::Handler.
 http::Handler JsonHandler(std::function<Result<http::Response>(const http::Request&)> fn);

@@ -11,7 +11,9 @@
 namespace chatd::api {
 namespace {
 
-http::Response Health() { return http::Response::Json(200, R"({"status":"ok"})"); }
+http::Response Health() {
+  return http::Response::Json(200, R"({"status":"ok"})");
+}
 
 http::Response Ready(Services& s) {
   std::string database = "ok", migrations = "ok";
@@ -52,10 +54,10 @@ http::Response Ready(Services& s) {
 }  // namespace
 
 void RegisterHealthRoutes(http::Router& router, Services* services) {
-  router.Add("GET", "/api/v1/health", JsonHandler([](const http::Request&) -> Result<http::Response> {
-               return Health();
-             }));
-  router.Add("GET", "/api/v1/ready", JsonHandler([services](const http::Request&) -> Result<http::Response> {
+  router.Add("GET", "/api/v1/health",
+             JsonHandler([](const http::Request&) -> Result<http::Response> { return Health(); }));
+  router.Add("GET", "/api/v1/ready",
+             JsonHandler([services](const http::Request&) -> Result<http::Response> {
                return Ready(*services);
              }));
 }

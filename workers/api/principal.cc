@@ -31,8 +31,9 @@ Status Unauthenticated() {
 Result<Principal> VerifyBearer(const http::Request& request, const Services& services) {
   std::string_view header = request.authorization;
   constexpr std::string_view kScheme = "Bearer ";
-  if (header.size() <= kScheme.size() || !std::equal(kScheme.begin(), kScheme.end(), header.begin(),
-                                                      [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+  if (header.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), header.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
     return Unauthenticated();
   }
   std::string_view token = header.substr(kScheme.size());

@@ -3,8 +3,8 @@
 // VerifyBearer checks the JWT only (no database): signature, algorithm, claims, expiry
 // (TOKEN_EXPIRED so clients know to refresh) — 401 UNAUTHENTICATED for anything else.
 // Authenticate additionally checks that the user still exists (one primary-key read), so that a
-// deleted user's still-valid token gets 401, and keeps a guest's last_active_at fresh for GUEST_TTL.
-// Handlers call Authenticate first; thread-safe.
+// deleted user's still-valid token gets 401, and keeps a guest's last_active_at fresh for
+// GUEST_TTL. Handlers call Authenticate first; thread-safe.
 
 #pragma once
 

@@ -21,6 +21,8 @@ http::Router BuildRouter(Services* services) {
   return router;
 }
 
-std::vector<std::string> RouteLabels() { return BuildRouter(nullptr).RouteLabels(); }
+std::vector<std::string> RouteLabels() {
+  return BuildRouter(nullptr).RouteLabels();
+}
 
 }  // namespace chatd::api

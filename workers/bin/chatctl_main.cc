@@ -7,32 +7,42 @@
 #include "core/log.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"chatctl: operate a chatd installation (reads the same environment as the services)"};
+  CLI::App app{
+      "chatctl: operate a chatd installation (reads the same environment as the services)"};
   app.require_subcommand(1);
 
-  auto* migrate = app.add_subcommand("migrate", "Apply pending SQL migrations (sql/*.sql) in order");
+  auto* migrate =
+      app.add_subcommand("migrate", "Apply pending SQL migrations (sql/*.sql) in order");
   bool status_only = false;
-  migrate->add_flag("--status", status_only, "List migrations and whether each is applied; change nothing");
+  migrate->add_flag("--status", status_only,
+                    "List migrations and whether each is applied; change nothing");
 
-  auto* check = app.add_subcommand("check-config", "Validate the configuration; exit non-zero on failure");
+  auto* check =
+      app.add_subcommand("check-config", "Validate the configuration; exit non-zero on failure");
 
   auto* user = app.add_subcommand("user", "Manage accounts");
   user->require_subcommand(1);
   chatd::cli::UserCreateOptions create_options;
-  auto* user_create = user->add_subcommand("create", "Create a registered user (asks for the password)");
-  user_create->add_option("USERNAME", create_options.username, "3-32 of [A-Za-z0-9_.-]")->required();
-  user_create->add_option("--display-name", create_options.display_name, "Defaults to the username");
+  auto* user_create =
+      user->add_subcommand("create", "Create a registered user (asks for the password)");
+  user_create->add_option("USERNAME", create_options.username, "3-32 of [A-Za-z0-9_.-]")
+      ->required();
+  user_create->add_option("--display-name", create_options.display_name,
+                          "Defaults to the username");
   user_create->add_flag("--admin", create_options.admin, "Give the user the admin role");
-  user_create->add_option("--password-file", create_options.password_file,
-                          "Read the password from the first line of this file ('-': standard input) "
-                          "instead of the terminal");
+  user_create->add_option(
+      "--password-file", create_options.password_file,
+      "Read the password from the first line of this file ('-': standard input) "
+      "instead of the terminal");
   bool list_all = false;
   auto* user_list = user->add_subcommand("list", "List registered users");
   user_list->add_flag("--all", list_all, "Include guests");
   std::string role_username, role;
   auto* user_set_role = user->add_subcommand("set-role", "Make a user an admin, or a user again");
   user_set_role->add_option("USERNAME", role_username)->required();
-  user_set_role->add_option("ROLE", role, "user or admin")->required()->check(CLI::IsMember({"user", "admin"}));
+  user_set_role->add_option("ROLE", role, "user or admin")
+      ->required()
+      ->check(CLI::IsMember({"user", "admin"}));
   std::string delete_username;
   auto* user_delete = user->add_subcommand("delete", "Delete a user and everything it owns");
   user_delete->add_option("USERNAME", delete_username)->required();

@@ -14,7 +14,8 @@ int main() {
   }
   auto config = chatd::LoadConfig(env.value());
   if (!config.ok()) {
-    std::fprintf(stderr, "chatd-push: invalid configuration\n%s\n", config.status().detail().c_str());
+    std::fprintf(stderr, "chatd-push: invalid configuration\n%s\n",
+                 config.status().detail().c_str());
     return 2;
   }
   chatd::InitLogging("chatd-push", config->log_format, config->log_level);

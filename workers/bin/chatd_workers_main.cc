@@ -31,10 +31,15 @@ enum AppMetricIndex { kDbAcquires = 0, kDbAcquireWaitUs, kDbWaitTimeouts, kDbRec
 std::vector<chatd::pool::AppMetricSpec> AppMetrics() {
   using chatd::pool::MetricType;
   return {
-      {"chatd_db_pool_acquires_total", "Database sessions borrowed from the per-process pools.", MetricType::kCounter},
-      {"chatd_db_pool_wait_microseconds_total", "Time spent waiting for a free database session.", MetricType::kCounter},
-      {"chatd_db_pool_wait_timeouts_total", "Requests that found no free database session within DB_ACQUIRE_TIMEOUT_MS.", MetricType::kCounter},
-      {"chatd_db_reconnects_total", "Broken database sessions closed for reconnection.", MetricType::kCounter},
+      {"chatd_db_pool_acquires_total", "Database sessions borrowed from the per-process pools.",
+       MetricType::kCounter},
+      {"chatd_db_pool_wait_microseconds_total", "Time spent waiting for a free database session.",
+       MetricType::kCounter},
+      {"chatd_db_pool_wait_timeouts_total",
+       "Requests that found no free database session within DB_ACQUIRE_TIMEOUT_MS.",
+       MetricType::kCounter},
+      {"chatd_db_reconnects_total", "Broken database sessions closed for reconnection.",
+       MetricType::kCounter},
   };
 }
 
@@ -67,7 +72,8 @@ class WorkerApp : public chatd::pool::App {
   chatd::http::Router router_;
 };
 
-Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config, const chatd::pool::ProcessInfo&) {
+Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config,
+                                                  const chatd::pool::ProcessInfo&) {
   auto made = chatd::api::MakeServices(std::make_shared<const Config>(config));
   if (!made.ok()) return made.status();
   auto services = std::move(made.value());
@@ -77,7 +83,9 @@ Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config, const ch
     sb->AddAppMetric(kDbAcquires, 1);
     sb->AddAppMetric(kDbAcquireWaitUs, wait_us);
   };
-  observer.on_wait_timeout = [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kDbWaitTimeouts, 1); };
+  observer.on_wait_timeout = [] {
+    chatd::pool::Scoreboard::Get()->AddAppMetric(kDbWaitTimeouts, 1);
+  };
   observer.on_reconnect = [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kDbReconnects, 1); };
   services->db = std::make_unique<chatd::store::Database>(config.database_url, config.db_pool_size,
                                                           config.db_acquire_timeout_ms, observer);
@@ -104,7 +112,8 @@ Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config, const ch
 int main() {
   auto config = LoadConfiguration();
   if (!config.ok()) {
-    std::fprintf(stderr, "chatd-workers: invalid configuration\n%s\n", config.status().detail().c_str());
+    std::fprintf(stderr, "chatd-workers: invalid configuration\n%s\n",
+                 config.status().detail().c_str());
     return 2;
   }
   chatd::InitLogging("chatd-workers", config.value()->log_format, config.value()->log_level);

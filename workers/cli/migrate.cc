@@ -30,7 +30,8 @@ int Migrate(const DbSettings& db, bool status_only) {
       for (const auto& m : *status) {
         if (!m.applied) ++pending;
         std::printf("%-8s %-40s %s%s\n", m.applied ? "applied" : "pending", m.file.name.c_str(),
-                    m.applied_at.c_str(), m.checksum_mismatch ? "  (file changed since it was applied)" : "");
+                    m.applied_at.c_str(),
+                    m.checksum_mismatch ? "  (file changed since it was applied)" : "");
       }
       std::printf("%d pending\n", pending);
       return 0;
@@ -59,10 +60,12 @@ int CheckConfig(const EnvLookup& env) {
     return 1;
   }
   std::printf("configuration is valid\n");
-  std::printf("  workers: %d x %d threads, db pool %d per worker (%d connections)\n", config->workers,
-              config->threads_per_worker, config->db_pool_size, config->workers * config->db_pool_size);
+  std::printf("  workers: %d x %d threads, db pool %d per worker (%d connections)\n",
+              config->workers, config->threads_per_worker, config->db_pool_size,
+              config->workers * config->db_pool_size);
   std::printf("  listen: %s\n", config->listen.c_str());
-  std::printf("  llm: %s\n", config->llm_configured() ? config->llm_base_url.c_str() : "not configured");
+  std::printf("  llm: %s\n",
+              config->llm_configured() ? config->llm_base_url.c_str() : "not configured");
   return 0;
 }
 

@@ -3,8 +3,8 @@
 
 #include "core/config.h"
 
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -19,8 +19,10 @@ namespace chatd {
 namespace {
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -57,7 +59,8 @@ class Reader {
     out = static_cast<Int>(parsed);
   }
 
-  void Duration(std::string_view name, std::chrono::seconds& out, long long min_s, long long max_s) {
+  void Duration(std::string_view name, std::chrono::seconds& out, long long min_s,
+                long long max_s) {
     auto v = Raw(name);
     if (!v) return;
     auto d = ParseDuration(*v);
@@ -70,7 +73,8 @@ class Reader {
   }
 
   template <typename E>
-  void Enum(std::string_view name, E& out, std::initializer_list<std::pair<const char*, E>> choices) {
+  void Enum(std::string_view name, E& out,
+            std::initializer_list<std::pair<const char*, E>> choices) {
     auto v = Raw(name);
     if (!v) return;
     std::string allowed;
@@ -93,9 +97,17 @@ class Reader {
 };
 
 bool LooksLikePlaceholder(std::string_view v) {
-  static const char* kPlaceholders[] = {"your-api-key-here", "your_api_key_here", "changeme",
-                                        "change-me", "change_me", "replace-me", "xxx", "todo",
-                                        "<api-key>", "sk-...", "your-secret-here"};
+  static const char* kPlaceholders[] = {"your-api-key-here",
+                                        "your_api_key_here",
+                                        "changeme",
+                                        "change-me",
+                                        "change_me",
+                                        "replace-me",
+                                        "xxx",
+                                        "todo",
+                                        "<api-key>",
+                                        "sk-...",
+                                        "your-secret-here"};
   std::string lower(v);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const char* p : kPlaceholders) {
@@ -128,11 +140,24 @@ std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   long long multiplier = 1;
   switch (text.back()) {
-    case 's': multiplier = 1; text.remove_suffix(1); break;
-    case 'm': multiplier = 60; text.remove_suffix(1); break;
-    case 'h': multiplier = 3600; text.remove_suffix(1); break;
-    case 'd': multiplier = 86400; text.remove_suffix(1); break;
-    default: break;
+    case 's':
+      multiplier = 1;
+      text.remove_suffix(1);
+      break;
+    case 'm':
+      multiplier = 60;
+      text.remove_suffix(1);
+      break;
+    case 'h':
+      multiplier = 3600;
+      text.remove_suffix(1);
+      break;
+    case 'd':
+      multiplier = 86400;
+      text.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   long long n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -163,7 +188,8 @@ Result<std::map<std::string, std::string>> ParseEnvFile(std::string_view text) {
     if (line.substr(0, 7) == "export ") line = Trim(line.substr(7));
     auto eq = line.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      return Status::Invalid("CHATD_CONFIG", "line " + std::to_string(line_no) + " is not KEY=VALUE");
+      return Status::Invalid("CHATD_CONFIG",
+                             "line " + std::to_string(line_no) + " is not KEY=VALUE");
     }
     std::string key(Trim(line.substr(0, eq)));
     std::string_view value = Trim(line.substr(eq + 1));
@@ -181,13 +207,15 @@ Result<EnvLookup> ProcessEnvWithConfigFile() {
   auto path = process("CHATD_CONFIG");
   if (!path || path->empty()) return process;
   std::ifstream in(*path);
-  if (!in) return Status(ErrorCode::kValidation, "config: CHATD_CONFIG: cannot read the file " + *path);
+  if (!in)
+    return Status(ErrorCode::kValidation, "config: CHATD_CONFIG: cannot read the file " + *path);
   std::stringstream buffer;
   buffer << in.rdbuf();
   auto parsed = ParseEnvFile(buffer.str());
   if (!parsed.ok()) {
     const auto& e = parsed.status().field_errors().front();
-    return Status(ErrorCode::kValidation, "config: " + e.field + ": " + e.message + " (" + *path + ")");
+    return Status(ErrorCode::kValidation,
+                  "config: " + e.field + ": " + e.message + " (" + *path + ")");
   }
   auto overlay = std::make_shared<std::map<std::string, std::string>>(std::move(parsed.value()));
   return EnvLookup([process, overlay](std::string_view name) -> std::optional<std::string> {
@@ -197,7 +225,9 @@ Result<EnvLookup> ProcessEnvWithConfigFile() {
   });
 }
 
-std::string DefaultMigrationsDir() { return CHATD_DEFAULT_MIGRATIONS_DIR; }
+std::string DefaultMigrationsDir() {
+  return CHATD_DEFAULT_MIGRATIONS_DIR;
+}
 
 Result<Config> LoadConfig(const EnvLookup& env) {
   Config c;
@@ -237,7 +267,8 @@ Result<Config> LoadConfig(const EnvLookup& env) {
       c.jwt_secret = *secret;
     }
   } else {
-    r.Fail("JWT_SECRET", "is required: a random secret of at least 32 bytes (openssl rand -base64 48)");
+    r.Fail("JWT_SECRET",
+           "is required: a random secret of at least 32 bytes (openssl rand -base64 48)");
   }
   r.String("JWT_ISSUER", c.jwt_issuer);
   r.String("JWT_AUDIENCE", c.jwt_audience);

@@ -45,7 +45,7 @@ struct Config {
 
   // Worker pool (chatd-workers).
   std::string listen = "/run/chatd/workers.sock";  // a unix path, or host:port
-  int listen_mode = 0660;                           // permissions of a unix socket
+  int listen_mode = 0660;                          // permissions of a unix socket
   int listen_backlog = 1024;
   int workers = 2;
   int threads_per_worker = 32;

@@ -20,10 +20,14 @@ char g_program[32] = "chatd";
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -57,7 +61,8 @@ void AppendNowRfc3339(std::string& out) {
 }  // namespace
 
 void InitLogging(std::string_view program, LogFormat format, std::string_view level) {
-  std::snprintf(g_program, sizeof g_program, "%.*s", static_cast<int>(program.size()), program.data());
+  std::snprintf(g_program, sizeof g_program, "%.*s", static_cast<int>(program.size()),
+                program.data());
   g_json = format == LogFormat::kJson;
   LogLevel l = LogLevel::kInfo;
   if (level == "debug") l = LogLevel::kDebug;
@@ -66,17 +71,29 @@ void InitLogging(std::string_view program, LogFormat format, std::string_view le
   g_min_level = static_cast<int>(l);
 }
 
-bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.load(); }
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_min_level.load();
+}
 
 void AppendJsonEscaped(std::string& out, std::string_view text) {
   static const char kHex[] = "0123456789abcdef";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\u00";
@@ -106,8 +123,8 @@ LogLine::LogLine(LogLevel level, std::string_view message) : enabled_(LogEnabled
     buf_ += '"';
   } else {
     AppendNowRfc3339(buf_);
-    buf_ += " " + std::string(LevelName(level)) + " " + g_program + "[" +
-            std::to_string(getpid()) + "] " + std::string(message);
+    buf_ += " " + std::string(LevelName(level)) + " " + g_program + "[" + std::to_string(getpid()) +
+            "] " + std::string(message);
   }
 }
 

@@ -42,9 +42,17 @@ class LogLine {
   std::string buf_;
 };
 
-inline LogLine LogDebug(std::string_view m) { return LogLine(LogLevel::kDebug, m); }
-inline LogLine LogInfo(std::string_view m) { return LogLine(LogLevel::kInfo, m); }
-inline LogLine LogWarn(std::string_view m) { return LogLine(LogLevel::kWarn, m); }
-inline LogLine LogError(std::string_view m) { return LogLine(LogLevel::kError, m); }
+inline LogLine LogDebug(std::string_view m) {
+  return LogLine(LogLevel::kDebug, m);
+}
+inline LogLine LogInfo(std::string_view m) {
+  return LogLine(LogLevel::kInfo, m);
+}
+inline LogLine LogWarn(std::string_view m) {
+  return LogLine(LogLevel::kWarn, m);
+}
+inline LogLine LogError(std::string_view m) {
+  return LogLine(LogLevel::kError, m);
+}
 
 }  // namespace chatd

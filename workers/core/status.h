@@ -63,8 +63,10 @@ class Status {
   static Status Invalid(std::vector<FieldError> errors);
   static Status Invalid(std::string field, std::string message);
   static Status NotFound(std::string detail = "The requested resource was not found.");
-  static Status Internal(std::string detail = "Something went wrong on our side. Please try again.");
-  static Status Unavailable(std::string detail = "The service is temporarily unavailable. Please try again shortly.");
+  static Status Internal(
+      std::string detail = "Something went wrong on our side. Please try again.");
+  static Status Unavailable(
+      std::string detail = "The service is temporarily unavailable. Please try again shortly.");
 
   bool ok() const { return code_ == ErrorCode::kOk; }
   ErrorCode code() const { return code_; }

@@ -39,7 +39,10 @@ int Decode(std::string_view s, size_t i, char32_t* cp) {
   return len;
 }
 
-bool IsSpace(char32_t c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == 0xA0 || c == 0x3000 || (c >= 0x2000 && c <= 0x200A); }
+bool IsSpace(char32_t c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == 0xA0 || c == 0x3000 ||
+         (c >= 0x2000 && c <= 0x200A);
+}
 
 }  // namespace
 
@@ -85,7 +88,8 @@ SanitizedText SanitizeUserText(std::string_view raw) {
       out.problem = TextProblem::kContainsNul;
       return out;
     }
-    bool control = (cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+    bool control =
+        (cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
     if (!control) kept.append(raw.substr(i, static_cast<size_t>(n)));
     i += static_cast<size_t>(n);
   }

@@ -31,8 +31,8 @@ class Writer : public http::ResponseWriter {
     if (begun_) return !failed_;
     begun_ = true;
     status_ = status;
-    std::string head = "Status: " + std::to_string(status) + " " +
-                       std::string(HttpReasonPhrase(status)) + "\r\n";
+    std::string head =
+        "Status: " + std::to_string(status) + " " + std::string(HttpReasonPhrase(status)) + "\r\n";
     if (!content_type.empty()) head += "Content-Type: " + std::string(content_type) + "\r\n";
     for (const auto& [k, v] : headers) head += k + ": " + v + "\r\n";
     head += "\r\n";
@@ -144,7 +144,9 @@ http::Request RequestSlot::Read(size_t max_body) {
   return r;
 }
 
-http::ResponseWriter& RequestSlot::writer() { return impl_->writer; }
+http::ResponseWriter& RequestSlot::writer() {
+  return impl_->writer;
+}
 
 void RequestSlot::Finish() {
   if (!impl_->accepted) return;

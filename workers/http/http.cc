@@ -25,7 +25,8 @@ void ForEachQueryParam(std::string_view query, F&& f) {
     if (pair.empty()) continue;
     auto eq = pair.find('=');
     std::string_view name = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     if (f(name, value)) return;
   }
 }
@@ -64,7 +65,8 @@ std::optional<std::string> Request::QueryParam(std::string_view name) const {
 
 bool Request::HasQueryParam(std::string_view name) const {
   bool found = false;
-  ForEachQueryParam(query, [&](std::string_view n, std::string_view) { return found = (n == name); });
+  ForEachQueryParam(query,
+                    [&](std::string_view n, std::string_view) { return found = (n == name); });
   return found;
 }
 
@@ -99,7 +101,8 @@ Response Problem(const Status& status, std::string_view request_id) {
   r.status = http_status;
   r.content_type = "application/problem+json";
   r.body = w.Take();
-  if (auto retry = status.retry_after_s()) r.headers.emplace_back("Retry-After", std::to_string(*retry));
+  if (auto retry = status.retry_after_s())
+    r.headers.emplace_back("Retry-After", std::to_string(*retry));
   return r;
 }
 
@@ -115,8 +118,7 @@ Status RequireJsonContentType(const Request& r) {
   auto semi = type.find(';');
   std::string_view media = std::string_view(type).substr(0, semi);
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  bool charset_ok = semi == std::string::npos ||
-                    type.find("charset", semi) == std::string::npos ||
+  bool charset_ok = semi == std::string::npos || type.find("charset", semi) == std::string::npos ||
                     type.find("utf-8", semi) != std::string::npos;
   if (media != "application/json" || !charset_ok) {
     return Status(ErrorCode::kUnsupportedMediaType,

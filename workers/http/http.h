@@ -73,7 +73,8 @@ class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
   // Sends the status line and headers; called at most once. Returns false when the client is gone.
-  virtual bool Begin(int status, std::string_view content_type, const std::vector<Header>& headers) = 0;
+  virtual bool Begin(int status, std::string_view content_type,
+                     const std::vector<Header>& headers) = 0;
   // Appends body bytes; returns false when the client is gone (the caller may keep working).
   virtual bool Write(std::string_view data) = 0;
   // Pushes buffered bytes to nginx now (each SSE event).

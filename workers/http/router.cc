@@ -50,8 +50,7 @@ void Router::Dispatch(Request& request, ResponseWriter& writer) const {
   std::string allow;
   for (const auto& route : routes_) {
     if (!Match(route, segments, nullptr)) continue;
-    if (route.method == request.method ||
-        (request.method == "HEAD" && route.method == "GET")) {
+    if (route.method == request.method || (request.method == "HEAD" && route.method == "GET")) {
       request.route = route.method + " " + route.pattern;
       Match(route, segments, &request.path_params);
       route.handler(request, writer);

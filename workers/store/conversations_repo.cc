@@ -45,7 +45,8 @@ constexpr const char* kListTitleFilter = "AND c.title ILIKE :pattern ESCAPE '\\'
 // The cursor's microseconds back to a timestamptz, exactly (the product is an integral double
 // below 2^53, which DecodeConversationCursor guarantees).
 constexpr const char* kListAfterFilter =
-    "AND (m.last_activity_at, m.conversation_id) < (timestamptz 'epoch' + CAST(:after_us AS bigint) * "
+    "AND (m.last_activity_at, m.conversation_id) < (timestamptz 'epoch' + CAST(:after_us AS "
+    "bigint) * "
     "interval '1 microsecond', CAST(:after_id AS uuid)) ";
 constexpr const char* kListInnerOrder =
     "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT :limit";

@@ -125,7 +125,8 @@ std::string SqlState(const std::exception& e) {
 
 bool Database::IsConnectionError(const std::exception& e) {
   std::string state = SqlState(e);
-  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") return true;
+  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
+    return true;
   if (auto* se = dynamic_cast<const soci::soci_error*>(&e)) {
     if (se->get_error_category() == soci::soci_error::connection_error) return true;
     // libpq reports a dropped server without a SQLSTATE.
@@ -148,7 +149,8 @@ Status Database::MapDbError(const std::exception& e) {
   if (state == "23505") {
     return Status(ErrorCode::kConflict, "This conflicts with something that already exists.");
   }
-  if (state == "40001" || state == "40P01" || state == "55P03" || state == "53300" || state == "57014") {
+  if (state == "40001" || state == "40P01" || state == "55P03" || state == "53300" ||
+      state == "57014") {
     LogWarn("database contention").Str("sqlstate", state).Str("error", e.what());
     return Status::Unavailable("The service is busy. Please try again in a moment.");
   }

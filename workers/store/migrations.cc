@@ -109,11 +109,14 @@ Result<std::vector<MigrationFile>> ListMigrationFiles(const std::string& dir) {
     if (!text.ok()) return text.status();
     files.push_back({version, name, entry.path().string(), Checksum(*text)});
   }
-  if (ec) return Status::Internal("cannot read the migrations directory " + dir + ": " + ec.message());
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  if (ec)
+    return Status::Internal("cannot read the migrations directory " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   std::set<std::string> seen;
   for (const auto& f : files) {
-    if (!seen.insert(f.version).second) return Status::Internal("two migrations share version " + f.version);
+    if (!seen.insert(f.version).second)
+      return Status::Internal("two migrations share version " + f.version);
   }
   return files;
 }
@@ -157,7 +160,8 @@ Result<std::vector<std::string>> ApplyMigrations(soci::session& s, const std::st
       auto it = applied->find(f.version);
       if (it != applied->end()) {
         if (it->second.checksum != f.checksum) {
-          LogWarn("an applied migration was edited since; it is not re-applied").Str("migration", f.name);
+          LogWarn("an applied migration was edited since; it is not re-applied")
+              .Str("migration", f.name);
         }
         continue;
       }
@@ -192,8 +196,8 @@ Result<std::vector<std::string>> ApplyMigrations(soci::session& s, const std::st
 Result<bool> MigrationsUpToDate(soci::session& s, const std::vector<MigrationFile>& files) {
   std::string max_version;
   int count = 0;
-  s << "SELECT coalesce(max(version), ''), count(*) FROM schema_migrations", soci::into(max_version),
-      soci::into(count);
+  s << "SELECT coalesce(max(version), ''), count(*) FROM schema_migrations",
+      soci::into(max_version), soci::into(count);
   // Applied versions are a prefix of the sorted files when up to date; compare the last and the
   // count rather than fetching every row on each /ready.
   if (files.empty()) return true;

@@ -4,4 +4,5 @@
 #pragma once
 
 // A timestamptz column as RFC 3339 UTC with milliseconds: 2026-11-22T10:00:00.123Z (API.md).
-#define CHATD_SQL_TS(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define CHATD_SQL_TS(column) \
+  "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"

@@ -53,8 +53,9 @@ TEST(ConfigTest, EveryBadVariableIsReportedOnItsOwnLine) {
   ASSERT_FALSE(c.ok());
   std::vector<std::string> fields;
   for (const auto& e : c.status().field_errors()) fields.push_back(e.field);
-  EXPECT_EQ(fields, (std::vector<std::string>{"WORKERS", "THREADS_PER_WORKER", "ACCESS_TOKEN_TTL",
-                                              "LLM_API_KEY", "CORS_ALLOWED_ORIGINS", "LOG_FORMAT"}));
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"WORKERS", "THREADS_PER_WORKER", "ACCESS_TOKEN_TTL",
+                                      "LLM_API_KEY", "CORS_ALLOWED_ORIGINS", "LOG_FORMAT"}));
   size_t lines = std::count(c.status().detail().begin(), c.status().detail().end(), '\n') + 1;
   EXPECT_EQ(lines, fields.size());
 }
@@ -71,12 +72,14 @@ TEST(ConfigTest, DurationsAcceptUnits) {
 }
 
 TEST(ConfigTest, LlmSettings) {
-  auto c = LoadConfig(Env({{"LLM_BASE_URL", "http://127.0.0.1:9/v1/"}, {"LLM_PROVIDER", "anthropic"}}));
+  auto c =
+      LoadConfig(Env({{"LLM_BASE_URL", "http://127.0.0.1:9/v1/"}, {"LLM_PROVIDER", "anthropic"}}));
   ASSERT_TRUE(c.ok()) << c.status().detail();
   EXPECT_EQ(c->llm_base_url, "http://127.0.0.1:9/v1");  // trailing slash dropped
   EXPECT_EQ(c->llm_provider, LlmProvider::kAnthropic);
   EXPECT_FALSE(LoadConfig(Env({{"LLM_BASE_URL", "ftp://x"}})).ok());
-  EXPECT_FALSE(LoadConfig(Env({{"MAX_RESPONSE_TOKENS", "9000"}, {"MAX_CONTEXT_TOKENS", "8192"}})).ok());
+  EXPECT_FALSE(
+      LoadConfig(Env({{"MAX_RESPONSE_TOKENS", "9000"}, {"MAX_CONTEXT_TOKENS", "8192"}})).ok());
 }
 
 TEST(ConfigTest, EnvFileParsing) {

@@ -11,7 +11,8 @@ namespace {
 
 class CapturingWriter : public ResponseWriter {
  public:
-  bool Begin(int status, std::string_view content_type, const std::vector<Header>& headers) override {
+  bool Begin(int status, std::string_view content_type,
+             const std::vector<Header>& headers) override {
     status_ = status;
     content_type_ = content_type;
     headers_ = headers;
@@ -45,7 +46,8 @@ Router MakeRouter(std::string* seen) {
     *seen = std::string(req.PathParam("id"));
     w.Send(Response::Json(200, "{}"));
   });
-  r.Add("DELETE", "/api/v1/things/{id}", [](const Request&, ResponseWriter& w) { w.Send(Response::NoContent()); });
+  r.Add("DELETE", "/api/v1/things/{id}",
+        [](const Request&, ResponseWriter& w) { w.Send(Response::NoContent()); });
   r.Add("GET", "/api/v1/things/{id}/parts/{pid}", [seen](const Request& req, ResponseWriter& w) {
     *seen = std::string(req.PathParam("id")) + "/" + std::string(req.PathParam("pid"));
     w.Send(Response::Json(200, "{}"));
