@@ -50,6 +50,19 @@ def env_int(name, default):
     return int(os.environ.get(name, default))
 
 
+def cpu_seconds(pids):
+    """CPU time (user + system) used so far by these processes, all their threads included."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (threads included)
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def median(results):
     """The run with the median rate among several of the same measurement (BENCH_ROUNDS): on a
     shared machine, one run can be unlucky; alternating cases round by round and keeping the
@@ -71,6 +84,7 @@ class Result:
         self.max_ms = fields["max_us"] / 1000.0
         self.errors = sum(fields[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
         self.non_2xx = fields["status_errors"]
+        self.cpu_us = None  # server CPU per request, when Bench.wrk was given the server's pids
 
     def __repr__(self):
         return f"<{self.rps:.0f} req/s p99 {self.p99_ms:.2f} ms>"
@@ -189,12 +203,18 @@ class Bench:
         wait_until(lambda: _http_status(url + "/") is not None, what=f"{name} to answer")
         return url
 
-    def wrk(self, url, connections=None, duration=None, script=None):
-        """Measures `url` with wrk (after a warm-up run) and returns a Result."""
+    def wrk(self, url, connections=None, duration=None, script=None, pids=None):
+        """Measures `url` with wrk (after a warm-up run) and returns a Result. With `pids` (the
+        server's processes), Result.cpu_us is the CPU time they spent per request (user + system,
+        all threads): unlike the rate, it barely moves when neighbours load the machine."""
         c = connections or self.connections
         if self.warmup > 0:
             self._run_wrk(url, c, self.warmup, script)
-        return self._run_wrk(url, c, duration or self.duration, script)
+        before = cpu_seconds(pids) if pids else 0.0
+        r = self._run_wrk(url, c, duration or self.duration, script)
+        if pids and r.requests:
+            r.cpu_us = (cpu_seconds(pids) - before) * 1e6 / r.requests
+        return r
 
     def request_script(self, name, method="GET", headers=None, bodies=()):
         """A wrk script (for wrk(..., script=)) that sends `method` with `headers` (a dict, e.g.

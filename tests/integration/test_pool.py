@@ -275,7 +275,7 @@ class PoolTest(unittest.TestCase):
         stack = self.start_stack(WORKERS=2)
         workers = self.wait_for_pool(stack, 2)
         with concurrent.futures.ThreadPoolExecutor(1) as ex:
-            slow = ex.submit(stack.get, sleep_path(3000), timeout=120)
+            slow = ex.submit(stack.get, sleep_path(5000), timeout=120)
 
             def sleeping():
                 s = stack.status(full=True)
@@ -286,7 +286,7 @@ class PoolTest(unittest.TestCase):
             os.kill(stack.master_pid(), signal.SIGTERM)
             r = slow.result(timeout=120)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), {"slept_ms": 3000})
+        self.assertEqual(r.json(), {"slept_ms": 5000})
         stack.workers.wait(timeout=120)
         self.assertEqual(stack.workers.returncode, 0, stack.worker_log()[-2000:])
         for pid in workers:

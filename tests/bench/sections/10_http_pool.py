@@ -39,26 +39,37 @@ def run(bench):
     stack = bench.stack(CHATD_CONFIG=overlay)
 
     sock = os.path.join(bench.dir, "minimal.sock")
-    bench.spawn([os.path.join(BUILD, "bench-minimal-responder"), sock, str(bench.workers),
-                 str(bench.threads_per_worker)], "minimal-responder")
+    responder = bench.spawn([os.path.join(BUILD, "bench-minimal-responder"), sock, str(bench.workers),
+                             str(bench.threads_per_worker)], "minimal-responder")
     wait_until(lambda: os.path.exists(sock), what="the minimal responder's socket")
     minimal_url = bench.nginx_for("unix:" + sock, "nginx-minimal") + "/api/v1/health"
+
+    def minimal_pids():
+        with open(f"/proc/{responder.pid}/task/{responder.pid}/children") as f:
+            return [int(p) for p in f.read().split()]
 
     runs = {"static": [], "info": [], "warn": [], "minimal": []}
     for _ in range(max(1, bench.rounds)):
         runs["static"].append(bench.wrk(stack.url("/assets/health.json")))
-        runs["minimal"].append(bench.wrk(minimal_url))
+        runs["minimal"].append(bench.wrk(minimal_url, pids=minimal_pids()))
         set_log_level(bench, stack, overlay, "info")
-        runs["info"].append(bench.wrk(stack.url("/api/v1/health")))
+        runs["info"].append(bench.wrk(stack.url("/api/v1/health"), pids=stack.worker_pids()))
         set_log_level(bench, stack, overlay, "warn")
-        runs["warn"].append(bench.wrk(stack.url("/api/v1/health")))
+        runs["warn"].append(bench.wrk(stack.url("/api/v1/health"), pids=stack.worker_pids()))
     static, minimal, info, warn = (median(runs[k]) for k in ("static", "minimal", "info", "warn"))
+    # CPU per request: the median over the rounds, on its own (it is steadier than the rate).
+    cpu = {k: sorted(r.cpu_us for r in runs[k])[len(runs[k]) // 2] for k in ("minimal", "info", "warn")}
+
+    def note(k):
+        return f"{cpu[k]:.1f} us CPU/request in the FastCGI processes"
 
     bench.row("nginx: static file (same 15 bytes)", static)
-    bench.row("minimal libfcgi responder: GET /api/v1/health", minimal)
-    bench.row("pool: GET /api/v1/health, LOG_LEVEL=info", info)
-    bench.row("pool: GET /api/v1/health, LOG_LEVEL=warn", warn)
-    bench.ratio("pool (LOG_LEVEL=info) / minimal responder", info, minimal, target=0.8)
-    bench.ratio("pool (LOG_LEVEL=warn) / minimal responder", warn, minimal, target=0.8)
-    bench.ratio("pool LOG_LEVEL=info / LOG_LEVEL=warn (cost of the access line)", info, warn)
-    bench.ratio("minimal responder / static file (cost of FastCGI)", minimal, static)
+    bench.row("minimal libfcgi responder: GET /api/v1/health", minimal, note=note("minimal"))
+    bench.row("pool: GET /api/v1/health, LOG_LEVEL=info", info, note=note("info"))
+    bench.row("pool: GET /api/v1/health, LOG_LEVEL=warn", warn, note=note("warn"))
+    bench.ratio("pool (LOG_LEVEL=info) / minimal responder, req/s", info, minimal, target=0.8)
+    bench.ratio("pool (LOG_LEVEL=warn) / minimal responder, req/s", warn, minimal, target=0.8)
+    bench.ratio("minimal responder / pool (LOG_LEVEL=info), CPU per request", cpu["minimal"], cpu["info"])
+    bench.ratio("pool LOG_LEVEL=warn / LOG_LEVEL=info, CPU per request (the access line's share)",
+                cpu["warn"], cpu["info"])
+    bench.ratio("minimal responder / static file, req/s (the cost of FastCGI)", minimal, static)

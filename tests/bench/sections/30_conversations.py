@@ -5,7 +5,9 @@ behind an nginx rendered from the same template, doing one prepared primary-key 
 libpq per request and answering a tiny JSON. No chatd endpoint that reads the database can beat
 it; the list endpoints should reach at least half of it. The ceiling and chatd's endpoints
 alternate for BENCH_ROUNDS rounds and each row keeps its median run, so that a neighbour's load on
-a shared machine hits every case alike.
+a shared machine hits every case alike. Beside the rates, each row notes the CPU time per request
+of the processes serving it (FastCGI processes plus their PostgreSQL backends), which moves much
+less with the neighbours' load than the rate does.
 
 Measured through chatd (one stack, default settings of the bench):
   * GET /conversations?limit=50 for a user with 100 conversations and for one with 1,000 (each a
@@ -25,6 +27,7 @@ If section 20 ran before, GET /auth/me (JWT + PK reads) is compared with the cei
 import json
 import os
 import re
+import statistics
 import subprocess
 import urllib.request
 import uuid
@@ -35,6 +38,7 @@ from harness import BUILD, create_user, wait_until
 TITLE = "Conversations and messages vs one PK SELECT per request (libfcgi + libpq); pgbench -S"
 
 BIG_CONVERSATION_MESSAGES = 10_000
+CEILING_APPLICATION = "bench-pk-select"  # the responder's application_name in pg_stat_activity
 
 
 def _sql(stack, sql):
@@ -86,6 +90,17 @@ def _seed_group(stack, owner, partners, title, messages=0):
             FROM generate_series(1, {messages}) g;
         COMMIT;""")
     return cid
+
+
+def _backends(stack, ceiling):
+    """PIDs of the PostgreSQL backends serving the ceiling's responder (ceiling=True) or chatd
+    (the pool's sessions and the push daemon's), for CPU accounting."""
+    op = "=" if ceiling else "<>"
+    out = _sql(stack, f"""
+        SELECT pid FROM pg_stat_activity
+         WHERE datname = current_database() AND backend_type = 'client backend'
+           AND pid <> pg_backend_pid() AND application_name {op} '{CEILING_APPLICATION}'""")
+    return [int(p) for p in out.split()]
 
 
 def _check(stack, path, token, what):
@@ -146,8 +161,11 @@ def run(bench):
 
     # -- the ceiling: one PK SELECT per request, same shape, same nginx template ---------------
     sock = os.path.join(bench.dir, "pk-select.sock")
-    bench.spawn([os.path.join(BUILD, "bench-pk-select-responder"), sock, str(bench.workers),
-                 str(bench.threads_per_worker), stack.pg.url(stack.database)], "pk-select-responder")
+    responder = bench.spawn(
+        [os.path.join(BUILD, "bench-pk-select-responder"), sock, str(bench.workers),
+         str(bench.threads_per_worker),
+         stack.pg.url(stack.database) + "&application_name=" + CEILING_APPLICATION],
+        "pk-select-responder")
     wait_until(lambda: os.path.exists(sock), what="the PK-select responder's socket")
     ceiling_url = bench.nginx_for("unix:" + sock, "nginx-pk-select") + f"/api/v1/pk?id={reader.id}"
     if _http_json(ceiling_url).get("id") != reader.id:
@@ -169,17 +187,32 @@ def run(bench):
         "latest": (stack.url(messages_path), get_script("messages-latest", reader)),
         "send": (stack.url(f"/api/v1/conversations/{quiet}/messages"), send_script),
     }
+    # The pool's database sessions open lazily: one untimed run first, so that all of them exist
+    # when the processes whose CPU time is counted are listed.
+    for url, script in cases.values():
+        bench.wrk(url, script=script, duration=2)
+    with open(f"/proc/{responder.pid}/task/{responder.pid}/children") as f:
+        ceiling_pids = [int(p) for p in f.read().split()] + _backends(stack, ceiling=True)
+    chatd_pids = stack.worker_pids() + _backends(stack, ceiling=False)
+
     runs = {name: [] for name in cases}
     for _ in range(max(1, bench.rounds)):
         for name, (url, script) in cases.items():
-            runs[name].append(bench.wrk(url, script=script))
+            pids = ceiling_pids if name == "ceiling" else chatd_pids
+            runs[name].append(bench.wrk(url, script=script, pids=pids))
     ceiling, list_100, list_1000, latest, send = (median(runs[name]) for name in cases)
+    # CPU per request: the median over the rounds, on its own (it is steadier than the rate).
+    cpu = {name: statistics.median(r.cpu_us for r in runs[name]) for name in cases}
 
-    bench.row("ceiling: libfcgi + libpq, one PK SELECT per request", ceiling)
-    bench.row("GET /conversations?limit=50 (user with 100)", list_100)
-    bench.row("GET /conversations?limit=50 (user with 1,000)", list_1000)
-    bench.row(f"GET .../messages?limit=50 (latest of {BIG_CONVERSATION_MESSAGES:,})", latest)
-    bench.row("POST .../messages (one conversation, no assistant)", send)
+    def note(name):
+        return f"{cpu[name]:,.0f} us CPU/request (FastCGI + PostgreSQL)"
+
+    bench.row("ceiling: libfcgi + libpq, one PK SELECT per request", ceiling, note=note("ceiling"))
+    bench.row("GET /conversations?limit=50 (user with 100)", list_100, note=note("list_100"))
+    bench.row("GET /conversations?limit=50 (user with 1,000)", list_1000, note=note("list_1000"))
+    bench.row(f"GET .../messages?limit=50 (latest of {BIG_CONVERSATION_MESSAGES:,})", latest,
+              note=note("latest"))
+    bench.row("POST .../messages (one conversation, no assistant)", send, note=note("send"))
 
     tps, note = _pgbench(bench, stack)
     bench.row("pgbench -S (PostgreSQL alone, for context)", rate=tps, unit="tx/s", note=note)
@@ -189,6 +222,10 @@ def run(bench):
     bench.ratio("list@1000 / list@100 (target about 1.0)", list_1000, list_100, target=0.9)
     bench.ratio("messages latest 50 / PK-select ceiling", latest, ceiling, target=0.5)
     bench.ratio("send / PK-select ceiling", send, ceiling)
+    for name, what in (("list_100", "list@100"), ("list_1000", "list@1000"),
+                       ("latest", "messages latest 50"), ("send", "send")):
+        bench.ratio(f"{what} / PK-select ceiling, CPU per request (FastCGI + PostgreSQL)",
+                    cpu[name], cpu["ceiling"])
     auth_me = getattr(bench, "auth_me_result", None)  # left by section 20 when it ran
     if auth_me is not None:
         bench.ratio("GET /auth/me (section 20) / PK-select ceiling", auth_me, ceiling)
