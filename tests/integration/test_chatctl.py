@@ -21,7 +21,7 @@ def unique_name(prefix="op"):
 class ChatctlTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(env={"AUTH_RATE_PER_MIN": "100000"}).start()
+        cls.stack = Stack(env={"AUTH_RATE_PER_MIN": "6000000"}).start()
 
     @classmethod
     def tearDownClass(cls):

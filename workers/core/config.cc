@@ -322,7 +322,7 @@ Result<Config> LoadConfig(const EnvLookup& env) {
   r.Integer("MAX_INFLIGHT_TOTAL", c.max_inflight_total, 1, 100000);
   r.Integer("RETRIEVAL_TOP_K", c.retrieval_top_k, 0, 50);
   r.Integer("WS_MAX_PER_USER", c.ws_max_per_user, 1, 1000);
-  r.Integer("AUTH_RATE_PER_MIN", c.auth_rate_per_min, 1, 100000);
+  r.Integer("AUTH_RATE_PER_MIN", c.auth_rate_per_min, 1, 10000000);
   if (auto origins = r.Raw("CORS_ALLOWED_ORIGINS")) {
     std::string_view rest = *origins;
     while (!rest.empty()) {
