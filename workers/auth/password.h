@@ -8,9 +8,12 @@
 // made once at construction, so that a login for an unknown user takes as long as one with a wrong
 // password (no user enumeration by timing).
 //
-// Every hash allocates memory_kib KiB for its duration. A counting semaphore of `max_concurrent`
+// Every hash needs memory_kib KiB for its duration. A counting semaphore of `max_concurrent`
 // bounds how many hashes (Hash, Verify, VerifyDummy) run at once in this process; the others wait
 // their turn, so a login flood costs latency, never more than max_concurrent * memory_kib KiB.
+// That memory is kept mapped between hashes (at most max_concurrent buffers) and its pages are
+// given back to the kernel lazily (MADV_FREE), so hashes do not fault in fresh pages each time
+// while memory is plentiful (password.cc explains why).
 //
 // CheckPasswordPolicy() enforces API.md's rules (12..128 characters, not the username, not on the
 // deny list) and must run before any hashing, so an over-long password never reaches Argon2.
@@ -24,10 +27,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <semaphore>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "core/config.h"
 #include "core/status.h"
@@ -63,6 +68,7 @@ class PasswordHasher {
   // From Config: its argon2_* parameters and max_concurrent_hashes.
   explicit PasswordHasher(const Config& config);
 
+  ~PasswordHasher();
   PasswordHasher(const PasswordHasher&) = delete;
   PasswordHasher& operator=(const PasswordHasher&) = delete;
 
@@ -88,13 +94,21 @@ class PasswordHasher {
 
  private:
   class SemaphoreGuard;
+  class HashArena;
 
-  bool VerifyLocked(const std::string& encoded, std::string_view password) const;
+  // One Argon2id hash of `password` with `salt` into `out` (its size is the hash length), in a
+  // semaphore slot, with working memory from the arena. Returns libargon2's code.
+  int RunArgon2(const PasswordHashParams& params, std::string_view password,
+                const std::vector<uint8_t>& salt, std::vector<uint8_t>& out) const;
+  // Whether `password` hashes to the base64 `hash_b64` with `params` and the base64 `salt_b64`.
+  bool VerifyAgainst(const PasswordHashParams& params, std::string_view salt_b64,
+                     std::string_view hash_b64, std::string_view password) const;
 
   const PasswordHashParams params_;
   std::string dummy_hash_;
-  // Mutable: acquiring a slot does not change what the hasher computes.
+  // Mutable: acquiring a slot or a buffer does not change what the hasher computes.
   mutable std::counting_semaphore<> slots_;
+  const std::unique_ptr<HashArena> arena_;
 };
 
 // The common passwords that the policy rejects, compared case-insensitively (ASCII). Always holds

@@ -117,8 +117,10 @@ int main() {
     return 2;
   }
   chatd::InitLogging("chatd-workers", config.value()->log_format, config.value()->log_level);
-  // Argon2 allocates m_cost KiB per hash; without this, glibc's dynamic mmap threshold keeps that
-  // memory resident in every worker after the first login (PITFALLS.md).
+  // Large blocks (document uploads, big replies) go back to the kernel when freed: without this,
+  // glibc's dynamic mmap threshold rises to the largest block freed and keeps such memory on the
+  // heap of every worker for good (PITFALLS.md). Argon2's working memory is managed apart, by
+  // PasswordHasher's kept buffers (auth/password.cc).
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before fork
 

@@ -3,6 +3,10 @@
 
 #include "core/config.h"
 
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -24,6 +28,16 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
+}
+
+// ceil(usable CPUs / workers), at least 1. Usable: the affinity mask (taskset, cpusets), which
+// can be narrower than the machine.
+int HashSlotsPerWorker(int workers) {
+  int cpus = 0;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus < 1) cpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  return std::max(1, (cpus + std::max(1, workers) - 1) / std::max(1, workers));
 }
 
 // Collects one error per variable while reading; reading goes on so that every problem is
@@ -278,7 +292,14 @@ Result<Config> LoadConfig(const EnvLookup& env) {
   r.Integer("ARGON2_MEMORY_KIB", c.argon2_memory_kib, 19456, 1 << 21);
   r.Integer("ARGON2_ITERATIONS", c.argon2_iterations, 2, 100);
   r.Integer("ARGON2_PARALLELISM", c.argon2_parallelism, 1, 16);
-  r.Integer("MAX_CONCURRENT_HASHES", c.max_concurrent_hashes, 1, 256);
+  // Unset: the cores this process may run on, shared out among the workers. A hash is pure CPU,
+  // so more slots than cores only make every hash slower (memory-hard hashes then evict each
+  // other from the caches) and keep more 19 MiB buffers; docs/performance.md has the measurement.
+  if (r.Raw("MAX_CONCURRENT_HASHES")) {
+    r.Integer("MAX_CONCURRENT_HASHES", c.max_concurrent_hashes, 1, 256);
+  } else {
+    c.max_concurrent_hashes = HashSlotsPerWorker(c.workers);
+  }
   r.String("PASSWORD_DENYLIST", c.password_denylist);
   if (!c.password_denylist.empty()) {
     std::ifstream f(c.password_denylist);

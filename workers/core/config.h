@@ -66,7 +66,7 @@ struct Config {
   int argon2_memory_kib = 19456;
   int argon2_iterations = 2;
   int argon2_parallelism = 1;
-  int max_concurrent_hashes = 4;
+  int max_concurrent_hashes = 4;  // LoadConfig's default: ceil(usable CPUs / workers)
   std::string password_denylist;  // path; empty: the built-in list only
 
   // LLM.

@@ -1,5 +1,6 @@
 #include "auth/password.h"
 
+#include <argon2.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -171,6 +172,82 @@ TEST(PasswordHasherTest, ConcurrentUseWithOneSlot) {
         Result<std::string> h = hasher.Hash(pw);
         if (!h.ok() || !hasher.Verify(*h, pw) || hasher.Verify(*h, pw + "x")) ++failures;
         hasher.VerifyDummy(pw);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+// The hasher encodes and decodes PHC strings itself (it runs argon2_ctx with its own memory), so
+// its strings must be exactly libargon2's: hashes stored before this code verify, and libargon2
+// verifies what the hasher writes.
+TEST(PasswordHasherTest, PhcStringsInteroperateWithLibargon2) {
+  PasswordHasher hasher(kSmall, 2);
+  const std::string pw = "interoperable password";
+  const unsigned char salt[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  char theirs[256];
+  ASSERT_EQ(
+      argon2id_hash_encoded(kSmall.iterations, kSmall.memory_kib, kSmall.parallelism, pw.data(),
+                            pw.size(), salt, sizeof salt, 32, theirs, sizeof theirs),
+      ARGON2_OK);
+  EXPECT_TRUE(hasher.Verify(theirs, pw));
+  EXPECT_FALSE(hasher.Verify(theirs, pw + "!"));
+  EXPECT_FALSE(hasher.NeedsRehash(theirs));
+
+  Result<std::string> ours = hasher.Hash(pw);
+  ASSERT_TRUE(ours.ok());
+  EXPECT_EQ(argon2id_verify(ours->c_str(), pw.data(), pw.size()), ARGON2_OK);
+  EXPECT_NE(argon2id_verify(ours->c_str(), "other", 5), ARGON2_OK);
+
+  // Other salt and hash lengths than ours are verified too (and need a rehash).
+  char odd[256];
+  ASSERT_EQ(argon2id_hash_encoded(1, 16, 1, pw.data(), pw.size(), salt, 9, 20, odd, sizeof odd),
+            ARGON2_OK);
+  EXPECT_TRUE(hasher.Verify(odd, pw));
+  EXPECT_TRUE(hasher.NeedsRehash(odd));
+}
+
+// libargon2 accepts only the canonical base64 of the salt and hash (no padding, no stray low
+// bits); so does the hasher.
+TEST(PasswordHasherTest, RejectsNonCanonicalBase64) {
+  PasswordHasher hasher(kSmall, 1);
+  const std::string pw = "canonical password";
+  Result<std::string> h = hasher.Hash(pw);
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(hasher.Verify(*h, pw));
+  // A 32-byte hash is 43 characters; the last one carries 4 bits of data and 2 zero bits.
+  const std::string& good = *h;
+  const char last = good.back();
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const size_t v = alphabet.find(last);
+  ASSERT_NE(v, std::string::npos);
+  std::string stray = good;
+  stray.back() = alphabet[v ^ 1];  // sets or clears a bit that must be zero
+  EXPECT_FALSE(hasher.Verify(stray, pw));
+  EXPECT_FALSE(hasher.Verify(good + "=", pw));
+  EXPECT_FALSE(hasher.Verify(good + "A", pw));  // well-formed: a 33-byte hash, but not this one
+}
+
+// Hashes of the current parameters reuse the hasher's buffers; a verification with other
+// parameters (a hash stored before a parameter change) gets its own memory. Interleaving both
+// from many threads must keep every result right.
+TEST(PasswordHasherTest, BuffersAreReusedAcrossParameterSizes) {
+  PasswordHasher old_hasher(PasswordHashParams{64, 1, 1}, 1);
+  Result<std::string> old_hash = old_hasher.Hash("an older parameter set");
+  ASSERT_TRUE(old_hash.ok());
+
+  PasswordHasher hasher(PasswordHashParams{256, 1, 2}, 3);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string pw = "buffer reuse " + std::to_string(t);
+      for (int i = 0; i < 10; ++i) {
+        Result<std::string> h = hasher.Hash(pw);
+        if (!h.ok() || !hasher.Verify(*h, pw) || hasher.Verify(*h, pw + "x")) ++failures;
+        if (!hasher.Verify(*old_hash, "an older parameter set")) ++failures;
+        if (hasher.Verify(*old_hash, pw)) ++failures;
       }
     });
   }
