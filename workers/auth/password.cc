@@ -367,6 +367,7 @@ int PasswordHasher::RunArgon2(const PasswordHashParams& params, std::string_view
   t_lent_buffer = &buffer;
   int rc = argon2_ctx(&ctx, Argon2_id);
   t_lent_buffer = nullptr;
+  hashes_run_.fetch_add(1, std::memory_order_relaxed);
   if (current) arena_->Give(std::move(buffer));
   return rc;
 }

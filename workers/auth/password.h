@@ -25,6 +25,7 @@
 
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -92,6 +93,11 @@ class PasswordHasher {
 
   const PasswordHashParams& params() const { return params_; }
 
+  // How many Argon2id computations this hasher has run to completion or failure (Hash, Verify,
+  // VerifyDummy alike; not the inputs refused before hashing). For metrics and for tests that
+  // check that a path really hashes.
+  uint64_t hashes_run() const { return hashes_run_.load(std::memory_order_relaxed); }
+
  private:
   class SemaphoreGuard;
   class HashArena;
@@ -109,6 +115,7 @@ class PasswordHasher {
   // Mutable: acquiring a slot or a buffer does not change what the hasher computes.
   mutable std::counting_semaphore<> slots_;
   const std::unique_ptr<HashArena> arena_;
+  mutable std::atomic<uint64_t> hashes_run_{0};
 };
 
 // The common passwords that the policy rejects, compared case-insensitively (ASCII). Always holds
