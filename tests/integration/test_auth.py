@@ -10,7 +10,7 @@ import time
 import unittest
 import uuid
 
-from harness import TEST_JWT_SECRET, Stack, mint_token
+from harness import TEST_JWT_SECRET, Stack, create_user, mint_token
 
 PROBLEM_KEYS = {"type", "title", "status", "code", "detail", "request_id"}
 USER_KEYS = {"id", "username", "display_name", "email", "is_guest", "role", "created_at"}
@@ -738,6 +738,13 @@ class NginxAuthLimitTest(AuthTestCase):
         self.assertProblem(self.stack.post("/api/v1/auth/guest", {}), 429, "RATE_LIMITED")
         self.assertEqual(self.stack.get("/api/v1/health").status, 200)
         self.assertProblem(self.stack.get("/api/v1/users"), 401, "UNAUTHENTICATED")
+        # /auth/me is an authenticated read made on every page load, not a credential check: it
+        # is under the API's rate, not the exhausted auth budget.
+        user = create_user(self.stack)
+        me = self.stack.get("/api/v1/auth/me", token=user.token)
+        self.assertEqual(me.status, 200, me)
+        self.assertEqual(me.json()["id"], user.id)
+        self.assertProblem(self.stack.get("/api/v1/auth/me"), 401, "UNAUTHENTICATED")
 
 
 if __name__ == "__main__":
