@@ -1,6 +1,7 @@
 """chatd-push through nginx's /ws: origin check, token auth (query or first frame), per-user
 limit, ping, events to exactly the recipients, resume by cursor, typing, token expiry."""
 
+import http.client
 import json
 import unittest
 
@@ -76,6 +77,43 @@ class PushTest(unittest.TestCase):
             self.assertEqual(self.connect(carol).recv()["type"], "ready")
         extra = WsClient(self.stack, token=carol.token).expect_open()
         self.assertEqual(extra.recv()["code"], 4429)
+
+    def push_metrics(self):
+        """The push daemon's /metrics, straight from its loopback port, as {name: value}."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.push_port, timeout=10)
+        try:
+            conn.request("GET", "/metrics")
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.getheader("Content-Type").startswith("text/plain"))
+            text = r.read().decode()
+        finally:
+            conn.close()
+        return {line.split()[0]: int(line.split()[1]) for line in text.splitlines()
+                if line and not line.startswith("#")}
+
+    def test_metrics_count_connections_and_refusals(self):
+        before = self.push_metrics()
+        dave = create_user(self.stack)
+        conns = [self.connect(dave) for _ in range(3)]
+        for ws in conns:
+            self.assertEqual(ws.recv()["type"], "ready")
+        extra = WsClient(self.stack, token=dave.token).expect_open()
+        self.assertEqual(extra.recv()["code"], 4429)
+        bad = WsClient(self.stack, token="not-a-token").expect_open()
+        self.assertEqual(bad.recv()["code"], 4001)
+        emit(self.stack, "conversation.updated", [dave.id], {"conversation": {"id": "m1"}})
+        for ws in conns:
+            self.assertEqual(ws.recv()["type"], "conversation.updated")
+        after = self.push_metrics()
+        self.assertGreaterEqual(after["chatd_push_connections"], 3)
+        self.assertGreaterEqual(after["chatd_push_handshakes_total"] - before["chatd_push_handshakes_total"], 5)
+        self.assertGreaterEqual(after["chatd_push_over_limit_total"] - before["chatd_push_over_limit_total"], 1)
+        self.assertGreaterEqual(after["chatd_push_auth_failures_total"] - before["chatd_push_auth_failures_total"], 1)
+        self.assertGreaterEqual(after["chatd_push_events_total"] - before["chatd_push_events_total"], 1)
+        self.assertGreaterEqual(after["chatd_push_frames_sent_total"] - before["chatd_push_frames_sent_total"], 3)
+        # Not through nginx: only /ws itself is proxied to the daemon.
+        self.assertNotIn(b"chatd_push_", self.stack.get("/ws/metrics").body)
 
     def test_events_reach_exactly_their_recipients(self):
         a = self.connect(self.alice)

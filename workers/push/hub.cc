@@ -77,7 +77,10 @@ Hub::Hub(boost::asio::io_context& io, const Config& config)
           [this](const std::string& channel, const std::string& payload) {
             OnNotify(channel, payload);
           },
-          [this] { CatchUp(INT64_MAX); }) {}
+          [this] {
+            ++metrics_.listener_reconnects;
+            CatchUp(INT64_MAX);
+          }) {}
 
 void Hub::Start() {
   if (auto rows = pg_.Query(kLatestEvent, {}); rows && !rows->empty() && (*rows)[0][0]) {
@@ -130,6 +133,7 @@ bool Hub::Replay(WsSession& session, int64_t cursor) {
   if (oldest && !oldest->empty() && (*oldest)[0][0] && std::stoll(*(*oldest)[0][0]) > cursor + 1) {
     // Events after the cursor were already collected: the client cannot be brought up to date
     // from the log and must refetch what it shows.
+    ++metrics_.replays_expired;
     return false;
   }
   auto rows = pg_.Query(
@@ -138,6 +142,7 @@ bool Hub::Replay(WsSession& session, int64_t cursor) {
   for (const auto& row : *rows) {
     session.SendText(RenderEventFrame(*row[0], *row[1], row[2], row[3].value_or("{}")));
   }
+  metrics_.replayed += rows->size();
   return true;
 }
 
@@ -158,6 +163,7 @@ void Hub::OnNotify(const std::string& channel, const std::string& payload) {
     auto recipients = doc->root().Find("recipients");
     auto frame = doc->root().Find("frame");
     if (!recipients || !frame || !frame->is_object()) return;
+    ++metrics_.ephemeral;
     std::vector<std::string> users;
     for (size_t i = 0; i < recipients->ArraySize(); ++i) {
       if (auto u = recipients->ArrayAt(i).AsString()) users.emplace_back(*u);
@@ -176,6 +182,7 @@ void Hub::CatchUp(int64_t up_to) {
     auto frame = std::make_shared<const std::string>(
         RenderEventFrame(id, *row[1], row[2], row[3].value_or("{}")));
     DeliverToUsers(ParseUuidArray(row[4].value_or("{}")), frame, "");
+    ++metrics_.events;
     last_event_id_ = std::max<int64_t>(last_event_id_, std::stoll(id));
   }
 }
@@ -190,7 +197,10 @@ void Hub::DeliverToUsers(const std::vector<std::string>& users,
     // Copy: Send may close a slow session, which unregisters it from this very vector.
     auto sessions = it->second;
     for (auto& weak : sessions) {
-      if (auto s = weak.lock()) s->Send(frame);
+      if (auto s = weak.lock()) {
+        s->Send(frame);
+        ++metrics_.frames_sent;
+      }
     }
   }
 }
@@ -217,6 +227,39 @@ void Hub::Typing(WsSession& session, const std::string& conversation_id) {
       .EndObject();
   w.EndObject();
   pg_.Query(kPublishEphemeral, {w.Take()});
+}
+
+std::string RenderPushMetrics(const PushMetrics& m, size_t connections, size_t users) {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t value) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+  };
+  metric("chatd_push_connections", "gauge", "Authenticated WebSocket connections.", connections);
+  metric("chatd_push_users", "gauge", "Users with at least one connection.", users);
+  metric("chatd_push_handshakes_total", "counter", "WebSocket upgrades accepted.", m.handshakes);
+  metric("chatd_push_origin_refused_total", "counter", "Upgrades refused for their Origin.",
+         m.origin_refused);
+  metric("chatd_push_auth_failures_total", "counter",
+         "Connections closed 4001 for a bad, missing or expired token.", m.auth_failures);
+  metric("chatd_push_token_expiries_total", "counter",
+         "Connections closed 4001 when their token expired.", m.token_expiries);
+  metric("chatd_push_over_limit_total", "counter", "Connections closed 4429 over WS_MAX_PER_USER.",
+         m.over_limit);
+  metric("chatd_push_slow_consumers_total", "counter",
+         "Connections closed 4008 because their send queue overflowed.", m.slow_consumers);
+  metric("chatd_push_events_total", "counter", "Stored events fanned out.", m.events);
+  metric("chatd_push_ephemeral_total", "counter", "Typing and delta frames fanned out.",
+         m.ephemeral);
+  metric("chatd_push_frames_sent_total", "counter", "Frames queued on connections.", m.frames_sent);
+  metric("chatd_push_replayed_events_total", "counter", "Events replayed to resuming clients.",
+         m.replayed);
+  metric("chatd_push_replays_expired_total", "counter",
+         "Resumes from a cursor older than the kept event log.", m.replays_expired);
+  metric("chatd_push_listener_reconnects_total", "counter",
+         "Times the LISTEN connection to PostgreSQL was re-established.", m.listener_reconnects);
+  return out;
 }
 
 }  // namespace chatd::push

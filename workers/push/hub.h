@@ -29,6 +29,26 @@ namespace chatd::push {
 
 class WsSession;
 
+// What the daemon has done since it started, for GET /metrics (Prometheus text). Plain counters:
+// everything runs on the io_context's one thread.
+struct PushMetrics {
+  uint64_t handshakes = 0;           // WebSocket upgrades accepted
+  uint64_t origin_refused = 0;       // upgrades refused for their Origin (403)
+  uint64_t auth_failures = 0;        // closed 4001: bad, missing or expired token at connect
+  uint64_t token_expiries = 0;       // closed 4001 later, when the token ran out
+  uint64_t over_limit = 0;           // closed 4429: WS_MAX_PER_USER reached
+  uint64_t slow_consumers = 0;       // closed 4008: the send queue overflowed
+  uint64_t events = 0;               // stored events fetched from the log and fanned out
+  uint64_t ephemeral = 0;            // typing / message.delta frames received from PostgreSQL
+  uint64_t frames_sent = 0;          // frames queued on connections (events, deltas, replies)
+  uint64_t replayed = 0;             // events replayed to resuming clients
+  uint64_t replays_expired = 0;      // resumes whose cursor was older than the kept log
+  uint64_t listener_reconnects = 0;  // LISTEN connection re-established after a loss
+};
+
+// The Prometheus text of `m` and the hub's gauges.
+std::string RenderPushMetrics(const PushMetrics& m, size_t connections, size_t users);
+
 class Hub {
  public:
   Hub(boost::asio::io_context& io, const Config& config);
@@ -54,6 +74,8 @@ class Hub {
   void Typing(WsSession& session, const std::string& conversation_id);
 
   size_t connections() const;
+  size_t users() const { return by_user_.size(); }
+  PushMetrics& metrics() { return metrics_; }
 
  private:
   void OnNotify(const std::string& channel, const std::string& payload);
@@ -66,6 +88,7 @@ class Hub {
   auth::JwtCodec jwt_;
   PgLink pg_;
   int64_t last_event_id_ = 0;
+  PushMetrics metrics_;
   std::unordered_map<std::string, std::vector<std::weak_ptr<WsSession>>> by_user_;
 };
 

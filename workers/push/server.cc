@@ -61,6 +61,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           std::find(allowed.begin(), allowed.end(), std::string(origin)) == allowed.end()) {
         LogInfo("push: refused a WebSocket from a foreign origin")
             .Str("origin", std::string(origin));
+        ++hub_.metrics().origin_refused;
         Respond(request, bhttp::status::forbidden,
                 ProblemBody(403, "FORBIDDEN", "This origin may not open a WebSocket here."));
         return;
@@ -87,6 +88,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               R"({"status":"ok","connections":)" + std::to_string(hub_.connections()) + "}",
               "application/json");
       return;
+    }
+    // Metrics answer only on loopback (nginx proxies /ws alone, and PUSH_LISTEN is loopback by
+    // default; this holds when an operator widens it).
+    if (path == "/metrics" && request.method() == bhttp::verb::get) {
+      beast::error_code ec;
+      auto peer = stream_.socket().remote_endpoint(ec);
+      if (!ec && peer.address().is_loopback()) {
+        Respond(request, bhttp::status::ok,
+                RenderPushMetrics(hub_.metrics(), hub_.connections(), hub_.users()),
+                "text/plain; version=0.0.4");
+        return;
+      }
     }
     if (path == "/ws") {
       Respond(request, bhttp::status::upgrade_required,

@@ -49,13 +49,17 @@ void WsSession::Start(beast::http::request<beast::http::string_body> request, st
   ws_.async_accept(request, [self = shared_from_this(),
                              token = std::move(token)](beast::error_code ec) {
     if (ec) return;
+    ++self->hub_.metrics().handshakes;
     if (!token.empty()) {
       self->Authenticate(token);
     } else {
       self->auth_timer_.expires_after(std::chrono::seconds(5));
       self->auth_timer_.async_wait([weak = std::weak_ptr<WsSession>(self)](beast::error_code ec) {
         auto s = weak.lock();
-        if (!ec && s && !s->authed_) s->Close(kCloseUnauthorized, "authentication required");
+        if (!ec && s && !s->authed_) {
+          ++s->hub_.metrics().auth_failures;
+          s->Close(kCloseUnauthorized, "authentication required");
+        }
       });
     }
     self->ReadNext();
@@ -67,6 +71,7 @@ void WsSession::Authenticate(const std::string& token) {
   if (!claims.ok()) {
     LogInfo("push: connection refused: bad token")
         .Str("reason", std::string(ErrorCodeName(claims.status().code())));
+    ++hub_.metrics().auth_failures;
     Close(kCloseUnauthorized,
           claims.status().code() == ErrorCode::kTokenExpired ? "token expired" : "unauthorized");
     return;
@@ -75,6 +80,7 @@ void WsSession::Authenticate(const std::string& token) {
   authed_ = true;
   auth_timer_.cancel();
   if (!hub_.Register(shared_from_this())) {
+    ++hub_.metrics().over_limit;
     Close(kCloseTooMany, "too many connections");
     return;
   }
@@ -82,7 +88,10 @@ void WsSession::Authenticate(const std::string& token) {
   expiry_timer_.expires_after(
       std::chrono::seconds(std::max<int64_t>(0, claims->exp - NowSeconds())));
   expiry_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-    if (auto s = weak.lock(); s && !ec) s->Close(kCloseUnauthorized, "token expired");
+    if (auto s = weak.lock(); s && !ec) {
+      ++s->hub_.metrics().token_expiries;
+      s->Close(kCloseUnauthorized, "token expired");
+    }
   });
   int64_t ready_cursor =
       cursor_ && *cursor_ < hub_.latest_cursor() ? *cursor_ : hub_.latest_cursor();
@@ -129,6 +138,7 @@ void WsSession::HandleFrame(const std::string& text) {
       if (auto t = doc->root().Find("token")) token = std::string(t->AsString().value_or(""));
     }
     if (token.empty()) {
+      ++hub_.metrics().auth_failures;
       Close(kCloseUnauthorized, "authentication required");
     } else {
       Authenticate(token);
@@ -175,6 +185,7 @@ void WsSession::Send(std::shared_ptr<const std::string> frame) {
         .Int("queued", static_cast<int64_t>(queue_.size()));
     queue_.clear();
     queued_bytes_ = 0;
+    ++hub_.metrics().slow_consumers;
     Close(kCloseSlowConsumer, "too slow");
     return;
   }
