@@ -600,6 +600,51 @@ class AnthropicTest(unittest.TestCase):
             fake.close()
 
 
+class TitleModelTest(unittest.TestCase):
+    """TITLE_MODEL: after the first reply, one short call to that model names the chat."""
+
+    def test_the_title_model_names_a_new_chat_after_the_first_reply(self):
+        fake = FakeLlm()
+        stack = Stack(env={"LLM_BASE_URL": fake.base_url, "LLM_MODEL": "demo",
+                           "TITLE_MODEL": "namer"}).start()
+        try:
+            u = create_user(stack)
+            text = "Plan a weekend trip to the mountains with my dog"
+            # POST /chat creates the chat titled from the message; the model then renames it.
+            r = stack.post(f"{API}/chat", {"message": text}, token=u.token)
+            self.assertEqual(r.status, 201, r)
+            cid = r.json()["conversation_id"]
+            # The fake answers "You said: <the message>": the model's title, cleaned.
+            expected = "You said: " + text
+
+            def titled():
+                c = stack.get(f"{API}/conversations/{cid}", token=u.token).json()
+                return c["title"] == expected
+
+            wait_until(titled, timeout=30)
+            calls = [q for q in fake.requests() if q["model"] == "namer"]
+            self.assertEqual(len(calls), 1, calls)
+            self.assertFalse(calls[0]["stream"])
+            self.assertEqual(calls[0]["message_count"], 2)  # system + the first message, no history
+            self.assertIn("title", calls[0]["system"])
+            updated = stack.pg.psql(
+                f"SELECT count(*) FROM events WHERE conversation_id = '{cid}' "
+                f"AND kind = 'conversation.updated'", db=stack.database).strip()
+            self.assertEqual(updated, "1")
+            # Later turns never call it again; a chat the user titled is never renamed.
+            self.assertEqual(stack.post(f"{API}/conversations/{cid}/messages", {"content": "And food?"},
+                                        token=u.token).status, 201)
+            mine = stack.post(f"{API}/conversations", {"kind": "assistant", "title": "Mine"},
+                              token=u.token).json()["id"]
+            self.assertEqual(stack.post(f"{API}/conversations/{mine}/messages", {"content": text},
+                                        token=u.token).status, 201)
+            self.assertEqual(stack.get(f"{API}/conversations/{mine}", token=u.token).json()["title"], "Mine")
+            self.assertEqual(len([q for q in fake.requests() if q["model"] == "namer"]), 1)
+        finally:
+            stack.close()
+            fake.close()
+
+
 class ShutdownTest(unittest.TestCase):
     """Stopping the pool interrupts the replies in flight, which are stored as `interrupted`."""
 

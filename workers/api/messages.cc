@@ -158,20 +158,25 @@ Result<AcceptedUserMessage> AcceptUserMessage(Services& services, const Principa
         return Status::Ok();  // nothing written; the transaction rolls back empty
       }
     }
+    // Whether an assistant answers depends on the conversation and the content only, so the
+    // user message's seq and the reply's are taken in one statement (a refused limit rolls both
+    // back: no gap).
+    out.reply = AssistantToAnswer(*c, content);
+    const bool generate = out.reply && services.llm;
     store::NewUserMessage m;
     m.conversation_id = conversation_id;
-    m.seq = store::TakeSeqs(s, conversation_id, 1);
+    const int64_t last_seq = store::TakeSeqs(s, conversation_id, generate ? 2 : 1);
+    m.seq = generate ? last_seq - 1 : last_seq;
     m.sender = c->caller;
     m.content = std::move(content);
     m.client_message_id = client_message_id;
     m.flags = flags;
     out.message = store::InsertUserMessage(s, m);
     out.created = true;
-    out.reply = AssistantToAnswer(*c, out.message.content);
-    if (out.reply && services.llm) {
+    if (generate) {
       out.prepared.emplace();
-      Status prepared =
-          PrepareReply(s, services, me, *c, out.reply->assistant_id, out.message, &*out.prepared);
+      Status prepared = PrepareReply(s, services, me, *c, out.reply->assistant_id, out.message,
+                                     &*out.prepared, last_seq);
       if (out.prepared->rate.limit > 0) *rate = out.prepared->rate;
       if (!prepared.ok()) return prepared;
     }

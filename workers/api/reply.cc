@@ -25,11 +25,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // "host:pid" for generations.worker (operators and gc see who runs a reply).
-std::string WorkerName() {
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  std::string name = std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
-  return name.substr(0, 200);
+// Computed once per process (after the fork: the pid is the worker's).
+const std::string& WorkerName() {
+  static const std::string name = [] {
+    char host[256] = {0};
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::string n = std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
+    return n.substr(0, 200);
+  }();
+  return name;
 }
 
 std::string SourcesJson(const std::vector<store::RetrievedChunk>& chunks, size_t used) {
@@ -176,7 +180,8 @@ std::string AutoTitle(std::string_view first_message) {
 
 Status PrepareReply(soci::session& s, Services& services, const Principal& me,
                     const store::LockedConversation& c, const std::string& assistant_id,
-                    const store::MessageRecord& user_message, PreparedReply* out) {
+                    const store::MessageRecord& user_message, PreparedReply* out,
+                    int64_t reply_seq) {
   const Config& config = *services.config;
   PreparedReply& p = *out;
   p.conversation_id = c.id;
@@ -240,28 +245,41 @@ Status PrepareReply(soci::session& s, Services& services, const Principal& me,
   p.estimated_prompt_tokens = built.estimated_tokens;
   p.sources_json = SourcesJson(chunks, built.chunks_used);
 
-  // The reply-to-be and its generations row (the in-flight caps, under their lock to commit).
+  // The reply-to-be.
   store::NewReply reply;
   reply.conversation_id = c.id;
-  reply.seq = store::TakeSeqs(s, c.id, 1);
+  reply.seq = reply_seq > 0 ? reply_seq : store::TakeSeqs(s, c.id, 1);
   reply.assistant_id = effective_assistant;
   reply.reply_to = user_message.id;
   reply.model = p.request.model;
   reply.sources_json = p.sources_json;
   p.reply = store::InsertStreamingReply(s, reply);
+  // An assistant chat has exactly one member, its owner (members are added to groups only), and
+  // the caller is a member (checked under the row lock): no query needed for its recipients.
+  if (c.kind == "assistant") {
+    p.recipients = {me.user_id};
+  } else {
+    p.recipients = store::MemberIds(s, c.id);
+  }
+
+  // The first message of an untitled assistant chat names it (cheap: no model call; a
+  // TITLE_MODEL may improve on it after the reply, RetitleWithModel).
+  if (c.kind == "assistant" && user_message.seq == 1) {
+    std::string title = AutoTitle(user_message.content);
+    if (!c.title && !title.empty()) {
+      store::SetTitle(s, c.id, title);
+      p.title_set = true;
+      p.auto_title = title;
+    } else if (c.title && *c.title == title && !title.empty()) {
+      p.auto_title = title;  // POST /chat titled it so when it created it
+    }
+  }
+
+  // The generations row last: StartGeneration takes the pool-wide in-flight lock, held to commit,
+  // so every statement after it lengthens the section that all turns of all workers serialise on.
   Status caps = store::StartGeneration(s, {p.reply.id, c.id, me.user_id, WorkerName()},
                                        {config.max_inflight_per_user, config.max_inflight_total});
   if (!caps.ok()) return caps;
-  p.recipients = store::MemberIds(s, c.id);
-
-  // The first message of an untitled assistant chat names it (cheap: no model call).
-  if (c.kind == "assistant" && !c.title && user_message.seq == 1) {
-    std::string title = AutoTitle(user_message.content);
-    if (!title.empty()) {
-      store::SetTitle(s, c.id, title);
-      p.title_set = true;
-    }
-  }
 
   if (services.replies) {
     p.abort = services.replies->Register(p.reply.id, c.id, p.recipients);
@@ -288,6 +306,98 @@ void EmitReplyEvents(soci::session& s, const PreparedReply& p, const std::string
 void AbandonReply(Services& services, const PreparedReply& p) {
   if (p.registered && services.replies) services.replies->Forget(p.reply.id);
 }
+
+namespace {
+
+// The model-written title, cleaned: one line, no quotes or "Title:" label, at most
+// kAutoTitleChars characters cut at a word. Empty when nothing usable is left.
+std::string CleanModelTitle(std::string_view raw) {
+  SanitizedText clean = SanitizeUserText(raw);
+  if (clean.problem != TextProblem::kNone) return "";
+  std::string t = clean.text;
+  if (size_t nl = t.find('\n'); nl != std::string::npos) t.resize(nl);
+  if (AsciiLower(t.substr(0, 6)) == "title:") t.erase(0, 6);
+  auto strip = [](char c) { return c == ' ' || c == '"' || c == '\'' || c == '*' || c == '#'; };
+  while (!t.empty() && strip(t.front())) t.erase(t.begin());
+  while (!t.empty() && (strip(t.back()) || t.back() == '.')) t.pop_back();
+  return AutoTitle(t);
+}
+
+void RetitleWithModel(Services& services, const PreparedReply& p) {
+  const std::string& model = services.config->title_model;
+  if (model.empty() || !p.auto_title || !services.llm) return;
+  llm::ChatRequest request;
+  request.model = model;
+  request.system =
+      "You name conversations. Reply with a title of at most six words for a conversation that "
+      "begins with the user's message below. Reply with the title only: no quotes, no final "
+      "punctuation.";
+  // The start of the first message is enough to name a conversation.
+  request.messages.push_back(
+      {llm::Role::kUser, std::string(PrefixChars(p.user_message.content, 1000))});
+  request.max_tokens = 24;
+  request.temperature = 0.2;
+  request.stream = false;
+  llm::ChatResult result = services.llm->Complete(request, {}, p.abort.get());
+  const std::string title = result.ok() ? CleanModelTitle(result.text) : "";
+  if (title.empty()) {
+    LogInfo("title model gave no title; the first-message title stays")
+        .Str("conversation_id", p.conversation_id)
+        .Str("error", llm::ErrorKindName(result.error));
+    return;
+  }
+  Status st = services.db->Run([&](soci::session& s) -> Status {
+    soci::transaction tx(s);
+    auto locked = store::LockConversation(s, p.conversation_id, p.user_id);
+    // Renamed meanwhile (by the user, or deleted): the user's choice wins.
+    if (!locked || locked->title != p.auto_title) return Status::Ok();
+    if (title != *p.auto_title) {
+      store::SetTitle(s, p.conversation_id, title);
+      EmitTitleChanged(s, p.conversation_id, p.user_id);
+    }
+    // The title call is billed like a reply's tokens (it is cheap: one short message).
+    store::RecordUsage(s, p.user_id, 0, result.usage.prompt_tokens, result.usage.completion_tokens);
+    tx.commit();
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    LogWarn("could not store the model's title").Str("conversation_id", p.conversation_id);
+  }
+}
+
+void Answer(const http::Request& request, http::ResponseWriter& writer, const ReplyAnswer& answer,
+            const PreparedReply& p, bool client_here, const Status& failure,
+            const std::optional<store::MessageRecord>& stored) {
+  const bool sse = request.WantsEventStream();
+  if (sse) {
+    if (!client_here) return;
+    if (!failure.ok()) {
+      WriteEvent(writer, "error", http::Problem(failure, request.request_id).body);
+    } else {
+      WriteEvent(writer, "done", MessageJson(*stored));
+    }
+    return;
+  }
+  if (!failure.ok()) {
+    http::Response problem = http::Problem(failure, request.request_id);
+    for (auto& h : RateLimitHeaders(p.rate)) problem.headers.push_back(std::move(h));
+    writer.Send(problem);
+    return;
+  }
+  json::Writer w;
+  w.StartObject();
+  if (answer.include_conversation_id) w.Field("conversation_id", p.conversation_id);
+  w.Key("message");
+  WriteMessage(w, p.user_message);
+  w.Key("reply");
+  WriteMessage(w, *stored);
+  w.EndObject();
+  http::Response response = http::Response::Json(answer.json_status, w.Take());
+  response.headers = RateLimitHeaders(p.rate);
+  writer.Send(response);
+}
+
+}  // namespace
 
 void RunReply(Services& services, PreparedReply p, const http::Request& request,
               http::ResponseWriter& writer, const ReplyAnswer& answer) {
@@ -372,32 +482,8 @@ void RunReply(Services& services, PreparedReply p, const http::Request& request,
         vanished ? Status::NotFound("This conversation does not exist.") : Status::Unavailable();
   }
 
-  if (sse) {
-    if (!client_here) return;
-    if (!failure.ok()) {
-      WriteEvent(writer, "error", http::Problem(failure, request.request_id).body);
-    } else {
-      WriteEvent(writer, "done", MessageJson(*stored));
-    }
-    return;
-  }
-  if (!failure.ok()) {
-    http::Response problem = http::Problem(failure, request.request_id);
-    for (auto& h : RateLimitHeaders(p.rate)) problem.headers.push_back(std::move(h));
-    writer.Send(problem);
-    return;
-  }
-  json::Writer w;
-  w.StartObject();
-  if (answer.include_conversation_id) w.Field("conversation_id", p.conversation_id);
-  w.Key("message");
-  WriteMessage(w, p.user_message);
-  w.Key("reply");
-  WriteMessage(w, *stored);
-  w.EndObject();
-  http::Response response = http::Response::Json(answer.json_status, w.Take());
-  response.headers = RateLimitHeaders(p.rate);
-  writer.Send(response);
+  Answer(request, writer, answer, p, client_here, failure, stored);
+  if (stored && stored->status == "complete") RetitleWithModel(services, p);
 }
 
 void AnswerStored(const http::Request& request, http::ResponseWriter& writer,

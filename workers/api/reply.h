@@ -25,6 +25,11 @@
 //      provider, else estimated with llm::EstimateTokens), status complete | interrupted (stop or
 //      shutdown: the AbortSignal fired) | failed (with error_code), model and sources, counts
 //      the tokens against the user's day, deletes the generations row and emits message.updated.
+//   4. After answering, when TITLE_MODEL is set and the turn gave the chat its first-message title:
+//      one short non-streaming call to that model ("a title of at most six words" for the first
+//      message, max 24 tokens), whose cleaned answer replaces the title (conversation.updated)
+//      unless the user renamed the chat meanwhile. Its tokens count toward the user's day. Any
+//      failure keeps the first-message title. It never costs a second full-context request.
 //
 // The upstream's own error text never reaches a client: failures are answered with
 // llm::ChatResult::ToStatus() (fixed sentences) and logged in full.
@@ -70,14 +75,19 @@ struct PreparedReply {
   std::shared_ptr<llm::AbortSignal> abort;
   bool registered = false;  // with the ReplyBus
   bool title_set = false;
+  // The title cut from the first message of an assistant chat (set now or when the chat was
+  // created by POST /chat); TITLE_MODEL, when configured, may replace it after the reply.
+  std::optional<std::string> auto_title;
   store::RateWindow rate;  // for RateLimit-* headers (also filled when refused)
 };
 
 // Step 1. On a limit, RATE_LIMITED / QUOTA_EXCEEDED with Retry-After (the caller rolls back);
-// `out->rate` is filled whenever the rate was checked.
+// `out->rate` is filled whenever the rate was checked. `reply_seq`: the seq the caller already took
+// for the reply (a send takes the user message's and the reply's in one statement); 0: take one.
 Status PrepareReply(soci::session& s, Services& services, const Principal& me,
                     const store::LockedConversation& conversation, const std::string& assistant_id,
-                    const store::MessageRecord& user_message, PreparedReply* out);
+                    const store::MessageRecord& user_message, PreparedReply* out,
+                    int64_t reply_seq = 0);
 // Step 1, the events; the caller's last statements before commit.
 void EmitReplyEvents(soci::session& s, const PreparedReply& prepared, const std::string& actor_id);
 // Step 1 did not commit.

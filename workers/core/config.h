@@ -48,7 +48,10 @@ struct Config {
   int listen_mode = 0660;                          // permissions of a unix socket
   int listen_backlog = 1024;
   int workers = 2;
-  int threads_per_worker = 32;
+  // A streaming reply holds its request thread for its whole life (but no database session), so
+  // threads bound the concurrent streams: 2 x 256 serves 500 with room for other requests; an
+  // idle thread costs little memory (docs/operations.md, "Sizing").
+  int threads_per_worker = 256;
   long max_requests = 0;  // 0: never recycle
   int emergency_restart_threshold = 10;
   std::chrono::seconds emergency_restart_interval{60};
