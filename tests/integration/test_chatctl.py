@@ -2,6 +2,7 @@
 the API at once (a created user can sign in, a new admin's login says so, a deleted user's token
 stops working), and gc deletes exactly what is dead."""
 
+import json
 import os
 import pty
 import select
@@ -203,6 +204,42 @@ class ChatctlTest(unittest.TestCase):
         r = self.chatctl("gc")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("deleted 0 idle guests", r.stdout)
+
+    def test_gc_finishes_replies_orphaned_by_a_dead_worker(self):
+        owner = self.stack.post("/api/v1/auth/guest", {}).json()
+        uid = owner["user"]["id"]
+        conv = self.stack.post("/api/v1/conversations", {"kind": "assistant", "title": "orphans"},
+                               token=owner["access_token"]).json()["id"]
+
+        def streaming_reply(seq, heartbeat_age):
+            mid = self.sql(f"INSERT INTO messages (conversation_id, seq, role, content, status, model) "
+                           f"VALUES ('{conv}', {seq}, 'assistant', 'half a sent', 'streaming', 'demo') "
+                           f"RETURNING id").splitlines()[0]
+            self.sql(f"INSERT INTO generations (message_id, conversation_id, user_id, worker, heartbeat_at) "
+                     f"VALUES ('{mid}', '{conv}', '{uid}', 'deadhost:1', now() - interval '{heartbeat_age}')")
+            return mid
+
+        self.sql(f"UPDATE conversations SET last_seq = 2 WHERE id = '{conv}'")
+        orphan = streaming_reply(1, "5 minutes")
+        alive = streaming_reply(2, "1 second")  # its worker is still heartbeating: left alone
+        r = self.chatctl("gc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("finished 1 orphaned reply", r.stdout)
+        self.assertEqual(self.sql(f"SELECT status || ':' || content FROM messages WHERE id = '{orphan}'"),
+                         "interrupted:half a sent")
+        self.assertEqual(self.sql(f"SELECT count(*) FROM generations WHERE message_id = '{orphan}'"), "0")
+        self.assertEqual(self.sql(f"SELECT status FROM messages WHERE id = '{alive}'"), "streaming")
+        self.assertEqual(self.sql(f"SELECT count(*) FROM generations WHERE message_id = '{alive}'"), "1")
+        # The members' devices are told, with the API's own Message shape.
+        payload = json.loads(self.sql(
+            f"SELECT payload FROM events WHERE kind = 'message.updated' AND conversation_id = '{conv}' "
+            f"ORDER BY id DESC LIMIT 1"))
+        self.assertEqual((payload["message"]["id"], payload["message"]["status"]), (orphan, "interrupted"))
+        self.assertEqual(payload["message"]["content"], "half a sent")
+        self.assertEqual(self.sql(f"SELECT recipients::text FROM events WHERE kind = 'message.updated' "
+                                  f"AND conversation_id = '{conv}'"), "{" + uid + "}")
+        # Nothing left to finish on a second run.
+        self.assertIn("finished 0 orphaned replies", self.chatctl("gc").stdout)
 
 
 if __name__ == "__main__":

@@ -5,19 +5,58 @@
 //   * guests idle for longer than GUEST_TTL, with everything they own (the schema's cascades);
 //   * refresh tokens that are expired or revoked (spent ones of live families stay until they
 //     expire: they are the tripwire of reuse detection, store/tokens_repo.h);
-//   * login-failure counters idle for a day.
+//   * login-failure counters idle for a day;
+//   * replies orphaned by a worker that died mid-reply (no heartbeat for kStaleAfterSeconds):
+//     stored as `interrupted` with the text saved so far, their generations row deleted, and a
+//     message.updated event to the conversation's members, exactly as a worker would have done
+//     (the event payload is rendered by the API's own renderer), one transaction per batch.
 
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
 #include <cstdio>
 
+#include "api/render.h"
 #include "cli/commands.h"
+#include "store/conversations_repo.h"
+#include "store/generations_repo.h"
 #include "store/login_throttle.h"
+#include "store/maintenance_repo.h"
+#include "store/replies_repo.h"
 #include "store/tokens_repo.h"
 #include "store/users_repo.h"
 
 namespace chatd::cli {
+namespace {
+
+int64_t FinishOrphanedReplies(soci::session& session) {
+  constexpr int kBatch = 100;
+  int64_t total = 0;
+  for (;;) {
+    soci::transaction tx(session);
+    std::vector<store::OrphanedReply> orphans =
+        store::LockOrphanedReplies(session, store::kStaleAfterSeconds, kBatch);
+    for (const store::OrphanedReply& o : orphans) {
+      store::FinishedReply f;
+      f.message_id = o.message_id;
+      f.content = o.content;
+      f.status = "interrupted";
+      f.model = o.model;
+      f.sources_json = o.sources_json;
+      std::optional<store::MessageRecord> stored = store::FinishReply(session, f);
+      store::FinishGeneration(session, o.message_id);
+      if (stored) {
+        store::EmitEventToMembers(session, o.conversation_id, "message.updated",
+                                  api::MessageEventPayload(*stored));
+        ++total;
+      }
+    }
+    tx.commit();
+    if (static_cast<int>(orphans.size()) < kBatch) return total;
+  }
+}
+
+}  // namespace
 
 int Gc(const EnvLookup& env) {
   auto config = LoadCliConfig(env);
@@ -30,10 +69,13 @@ int Gc(const EnvLookup& env) {
     int64_t guests = store::UsersRepo(session).DeleteIdleGuests(config->guest_ttl.count());
     int64_t tokens = store::RefreshTokensRepo(session).DeleteDead();
     int64_t failures = store::LoginThrottle(session).DeleteStale();
-    std::printf("deleted %lld idle guest%s, %lld refresh token%s, %lld login-failure record%s\n",
-                static_cast<long long>(guests), guests == 1 ? "" : "s",
-                static_cast<long long>(tokens), tokens == 1 ? "" : "s",
-                static_cast<long long>(failures), failures == 1 ? "" : "s");
+    int64_t orphans = FinishOrphanedReplies(session);
+    std::printf(
+        "deleted %lld idle guest%s, %lld refresh token%s, %lld login-failure record%s; "
+        "finished %lld orphaned repl%s\n",
+        static_cast<long long>(guests), guests == 1 ? "" : "s", static_cast<long long>(tokens),
+        tokens == 1 ? "" : "s", static_cast<long long>(failures), failures == 1 ? "" : "s",
+        static_cast<long long>(orphans), orphans == 1 ? "y" : "ies");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chatctl gc: cannot use the database: %s\n", e.what());
