@@ -463,18 +463,11 @@ Result<http::Response> LogoutAll(Services& s, const http::Request& request) {
 }
 
 Result<http::Response> GetMe(Services& s, const http::Request& request) {
-  auto principal = Authenticate(request, s);
+  // Authenticate reads the whole User in its one primary-key read.
+  store::UserRecord user;
+  auto principal = Authenticate(request, s, &user);
   if (!principal.ok()) return principal.status();
-  std::optional<store::UserRecord> user;
-  Status st = s.db->Run(
-      [&](soci::session& session) {
-        user = store::UsersRepo(session).FindById(principal->user_id);
-        return Status::Ok();
-      },
-      /*idempotent=*/true);
-  if (!st.ok()) return st;
-  if (!user) return Status(ErrorCode::kUnauthenticated, "Please sign in to continue.");
-  return UserResponse(*user);
+  return UserResponse(user);
 }
 
 Result<http::Response> PatchMe(Services& s, const http::Request& request) {

@@ -1,5 +1,6 @@
 // Bearer authentication. The token is verified without the database; Authenticate then confirms
-// the account still exists with one primary-key read (and, for guests, slides their expiry).
+// the account still exists with one primary-key read, a statement prepared once per connection
+// (and, for guests, slides their expiry).
 
 #include "api/principal.h"
 
@@ -9,17 +10,27 @@
 #include <cctype>
 #include <chrono>
 
+#include "store/sql.h"
+#include "store/statements.h"
+
 namespace chatd::api {
 namespace {
 
-// A guest idle past GUEST_TTL is expired even before `chatctl gc` deletes it.
-constexpr const char* kSelectUser =
-    "SELECT role, CASE WHEN is_guest THEN 1 ELSE 0 END, "
-    "CASE WHEN is_guest AND last_active_at < now() - make_interval(secs => :ttl) THEN 1 ELSE 0 END "
-    "FROM users WHERE id = CAST(:id AS uuid)";
+// A guest idle past GUEST_TTL is expired even before `chatctl gc` deletes it. Prepared once per
+// connection (store/statements.h): this runs on every authenticated request.
+#define CHATD_PRINCIPAL_HEAD                                                                   \
+  "SELECT role, is_guest, is_guest AND last_active_at < now() - make_interval(secs => $1) AS " \
+  "expired"
+constexpr const char* kSelectPrincipal =
+    CHATD_PRINCIPAL_HEAD " FROM users WHERE id = CAST($2 AS uuid)";
+// The same, with the whole User for GET /auth/me (one read instead of two).
+constexpr const char* kSelectPrincipalUser =
+    CHATD_PRINCIPAL_HEAD ", username, display_name, email, " CHATD_SQL_TS(
+        "created_at") " FROM users WHERE id = CAST($2 AS uuid)";
+#undef CHATD_PRINCIPAL_HEAD
 // A guest's inactivity clock (GUEST_TTL) restarts on use; written at most once a minute.
 constexpr const char* kTouchGuest =
-    "UPDATE users SET last_active_at = now() WHERE id = CAST(:id AS uuid) "
+    "UPDATE users SET last_active_at = now() WHERE id = CAST($1 AS uuid) "
     "AND last_active_at < now() - interval '1 minute'";
 
 Status Unauthenticated() {
@@ -46,23 +57,32 @@ Result<Principal> VerifyBearer(const http::Request& request, const Services& ser
   return Principal{claims->sub, claims->role, claims->guest};
 }
 
-Result<Principal> Authenticate(const http::Request& request, Services& services) {
+Result<Principal> Authenticate(const http::Request& request, Services& services,
+                               store::UserRecord* user) {
   auto principal = VerifyBearer(request, services);
   if (!principal.ok()) return principal;
   bool found = false;
   Status st = services.db->Run(
       [&](soci::session& s) {
-        std::string role;
-        int guest = 0, expired = 0;
-        double ttl = static_cast<double>(services.config->guest_ttl.count());
-        s << kSelectUser, soci::use(ttl, "ttl"), soci::use(principal->user_id, "id"),
-            soci::into(role), soci::into(guest), soci::into(expired);
-        found = s.got_data() && expired == 0;
+        const int64_t ttl = services.config->guest_ttl.count();
+        store::Rows rows = store::Query(s, user ? kSelectPrincipalUser : kSelectPrincipal,
+                                        store::Params().Int(ttl).Text(principal->user_id));
+        found = rows.size() == 1 && !rows.Bool(0, 2);
         if (found) {
           // The database is the truth for role and guest status (a role change applies at once).
-          principal->role = role;
-          principal->is_guest = guest != 0;
-          if (principal->is_guest) s << kTouchGuest, soci::use(principal->user_id, "id");
+          principal->role = rows.Text(0, 0);
+          principal->is_guest = rows.Bool(0, 1);
+          if (user) {
+            user->id = principal->user_id;
+            user->role = principal->role;
+            user->is_guest = principal->is_guest;
+            user->username = rows.Text(0, 3);
+            user->display_name = rows.Text(0, 4);
+            user->email = rows.OptionalText(0, 5);
+            user->created_at = rows.Text(0, 6);
+          }
+          if (principal->is_guest)
+            store::Query(s, kTouchGuest, store::Params().Text(principal->user_id));
         }
         return Status::Ok();
       },

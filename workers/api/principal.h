@@ -12,6 +12,7 @@
 
 #include "api/services.h"
 #include "http/http.h"
+#include "store/users_repo.h"
 
 namespace chatd::api {
 
@@ -23,6 +24,8 @@ struct Principal {
 };
 
 Result<Principal> VerifyBearer(const http::Request& request, const Services& services);
-Result<Principal> Authenticate(const http::Request& request, Services& services);
+// `user`, when given, receives the caller's whole User from the same read (GET /auth/me).
+Result<Principal> Authenticate(const http::Request& request, Services& services,
+                               store::UserRecord* user = nullptr);
 
 }  // namespace chatd::api

@@ -2,96 +2,115 @@
 //
 // Every statement names its columns and binds every value. Lists of ids travel as one bound
 // '{...}' text cast to uuid[] (built only from lowercase UUIDs that were validated or came from
-// the database), so a page's members cost one query, never one per conversation.
+// the database). The hot statements (the reads, the lock, membership and events) are prepared once
+// per connection (store/statements.h); a page of conversations, with every member and last
+// message, is one statement.
 
 #include "store/conversations_repo.h"
 
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <charconv>
-#include <map>
 
+#include "json/json.h"
 #include "store/sql.h"
+#include "store/statements.h"
 
 namespace chatd::store {
 namespace {
 
-// API.md's Conversation, without members, over `conversations c` JOIN `conversation_members m`
-// (the caller's row, whose archived flag `archived` renders as 0/1); ReadConversation reads it
-// back. 9 columns, then the last message's.
-#define CHATD_CONVERSATION_COLUMNS(archived) \
-  "c.id::text AS id, c.kind AS kind, c.title AS title, c.assistant_id::text AS assistant_id, "  \
-  "c.owner_id::text AS owner_id, " archived " AS archived, "                                    \
-  CHATD_SQL_TS("c.created_at") " AS created_at, " CHATD_SQL_TS("c.updated_at") " AS updated_at, " \
-  "CAST(extract(epoch FROM c.last_activity_at) * 1000000 AS bigint) AS activity_us"
-constexpr size_t kConversationColumnCount = 9;
-#define CHATD_CALLER_ARCHIVED "CASE WHEN m.archived THEN 1 ELSE 0 END"
+// The reads of conversations are prepared once per connection (store/statements.h) and fetch a
+// conversation with its members and last message in ONE statement: the members come as a JSON
+// array of [id, username, display_name, role, archived] per conversation (owner first, then by
+// joining time), which ReadMembers parses. ReadConversation reads the columns back:
+//   0 id, 1 kind, 2 title, 3 assistant_id, 4 owner_id, 5 archived (bool), 6 created_at,
+//   7 updated_at, 8 activity_us, 9 members (json), 10.. the last message (CHATD_MESSAGE_COLUMNS).
+// Over `p`, a row with conversations' columns plus the caller's `archived` and `last_activity_at`.
+#define CHATD_CONVERSATION_SELECT \
+  "SELECT p.id::text, p.kind, p.title, p.assistant_id::text, p.owner_id::text, " \
+  "p.archived, "     \
+  CHATD_SQL_TS("p.created_at") ", " CHATD_SQL_TS("p.updated_at") ", "                            \
+  "CAST(extract(epoch FROM p.last_activity_at) * 1000000 AS bigint), "                           \
+  "(SELECT json_agg(json_build_array(mu.id, mu.username, mu.display_name, mm.role, mm.archived) " \
+  "ORDER BY (mm.role = 'owner') DESC, mm.joined_at, mu.id) "                                     \
+  "FROM conversation_members mm JOIN users mu ON mu.id = mm.user_id "                            \
+  "WHERE mm.conversation_id = p.id), " CHATD_MESSAGE_COLUMNS("lm", "lu") " FROM ("
+#define CHATD_CONVERSATION_TAIL                                                     \
+  ") p LEFT JOIN messages lm ON lm.conversation_id = p.id AND lm.seq = p.last_seq " \
+  "LEFT JOIN users lu ON lu.id = lm.sender_id "
+constexpr int kConversationColumnCount = 10;
+// The inner bound of the list statements below: the largest page (api/render.h) plus one.
+constexpr int kListInnerBound = 101;
 
 // The page is chosen first (inner query: the caller's memberships in activity order straight from
 // conversation_members_activity_idx — sql/0002 keeps each membership's copy of the activity — and
 // their conversations by primary key, so a page costs `limit` rows however many conversations
-// the caller has), and only its rows are formatted and get their last message (by (conversation_id,
-// seq) = last_seq) and its sender, so the per-row cost of a long list is the sort alone.
-constexpr const char* kListOuterHead =
-    "SELECT p.id::text, p.kind, p.title, p.assistant_id::text, p.owner_id::text, "
-    "CASE WHEN p.archived THEN 1 ELSE 0 END, " CHATD_SQL_TS("p.created_at") ", " CHATD_SQL_TS(
-        "p.updated_at") ", CAST(extract(epoch FROM p.last_activity_at) * 1000000 AS bigint), " CHATD_MESSAGE_COLUMNS("lm", "lu") " FROM (";
-constexpr const char* kListInner =
-    "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, m.archived, c.created_at, "
-    "c.updated_at, m.last_activity_at, c.last_seq "
-    "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
-    "WHERE m.user_id = CAST(:user_id AS uuid) AND m.archived = (CAST(:archived AS integer) = 1) ";
-constexpr const char* kListTitleFilter = "AND c.title ILIKE :pattern ESCAPE '\\' ";
+// the caller has), and only its rows are formatted and get their members and last message (by
+// (conversation_id, seq) = last_seq), so the per-row cost of a long list is the sort alone.
+// $1 user, $2 archived, $3 limit; then the filters' own parameters. One constant per combination
+// of filters (a prepared statement's text is fixed).
+#define CHATD_LIST_INNER                                                                 \
+  "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, m.archived, c.created_at, " \
+  "c.updated_at, m.last_activity_at, c.last_seq "                                        \
+  "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "        \
+  "WHERE m.user_id = CAST($1 AS uuid) AND m.archived = $2 "
+#define CHATD_LIST_TITLE(pattern) "AND c.title ILIKE " pattern " ESCAPE '\\' "
 // The cursor's microseconds back to a timestamptz, exactly (the product is an integral double
 // below 2^53, which DecodeConversationCursor guarantees).
-constexpr const char* kListAfterFilter =
-    "AND (m.last_activity_at, m.conversation_id) < (timestamptz 'epoch' + CAST(:after_us AS "
-    "bigint) * "
-    "interval '1 microsecond', CAST(:after_id AS uuid)) ";
-constexpr const char* kListInnerOrder =
-    "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT :limit";
-constexpr const char* kListOuterTail =
-    ") p LEFT JOIN messages lm ON lm.conversation_id = p.id AND lm.seq = p.last_seq "
-    "LEFT JOIN users lu ON lu.id = lm.sender_id "
-    "ORDER BY p.last_activity_at DESC, p.id DESC";
+#define CHATD_LIST_AFTER(us, id)                                                  \
+  "AND (m.last_activity_at, m.conversation_id) < (timestamptz 'epoch' + CAST(" us \
+  " AS bigint) "                                                                  \
+  "* interval '1 microsecond', CAST(" id " AS uuid)) "
+// The page size is applied twice: a constant bound inside (the largest page plus one, the only
+// LIMIT the planner sees as a number) and $3 outside. With `LIMIT $3` alone, PostgreSQL's generic
+// plan assumes 10% of the caller's rows, costs more than a custom plan for the actual value, and
+// so the statement would be re-planned on every execution despite being prepared; with the bound
+// inside, the generic plan is chosen after five executions, and the executor still reads only
+// $3 rows (a LIMIT pulls no more than it returns).
+#define CHATD_LIST(filters)                                                                        \
+  CHATD_CONVERSATION_SELECT "SELECT * FROM (" CHATD_LIST_INNER filters                             \
+                            "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT 101) " \
+                            "bounded LIMIT $3" CHATD_CONVERSATION_TAIL                             \
+                            "ORDER BY p.last_activity_at DESC, p.id DESC"
+constexpr const char* kList = CHATD_LIST("");
+constexpr const char* kListTitle = CHATD_LIST(CHATD_LIST_TITLE("$4"));
+constexpr const char* kListAfter = CHATD_LIST(CHATD_LIST_AFTER("$4", "$5"));
+constexpr const char* kListTitleAfter =
+    CHATD_LIST(CHATD_LIST_TITLE("$4") CHATD_LIST_AFTER("$5", "$6"));
+#undef CHATD_LIST
+#undef CHATD_LIST_AFTER
+#undef CHATD_LIST_TITLE
+#undef CHATD_LIST_INNER
 
-constexpr const char* kFindConversation =
-    "SELECT " CHATD_CONVERSATION_COLUMNS(CHATD_CALLER_ARCHIVED) ", " CHATD_MESSAGE_COLUMNS("lm", "lu")
-    " FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
-    "LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq "
-    "LEFT JOIN users lu ON lu.id = lm.sender_id "
-    "WHERE m.conversation_id = CAST(:conversation_id AS uuid) AND m.user_id = CAST(:user_id AS uuid)";
+// $1 conversation, $2 the caller.
+constexpr const char* kFindConversation = CHATD_CONVERSATION_SELECT
+    "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, m.archived, c.created_at, "
+    "c.updated_at, c.last_activity_at, c.last_seq "
+    "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE m.conversation_id = CAST($1 AS uuid) AND m.user_id = CAST($2 AS "
+    "uuid)" CHATD_CONVERSATION_TAIL;
 
-// An event's view: nobody's archived flag (each member's is in the member list).
-constexpr const char* kConversationSnapshot =
-    "SELECT " CHATD_CONVERSATION_COLUMNS("0") ", " CHATD_MESSAGE_COLUMNS("lm", "lu")
-    " FROM conversations c "
-    "LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq "
-    "LEFT JOIN users lu ON lu.id = lm.sender_id "
-    "WHERE c.id = CAST(:conversation_id AS uuid)";
+// An event's view: nobody's archived flag (each member's is in the member list). $1 conversation.
+constexpr const char* kConversationSnapshot = CHATD_CONVERSATION_SELECT
+    "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, false AS archived, c.created_at, "
+    "c.updated_at, c.last_activity_at, c.last_seq FROM conversations c "
+    "WHERE c.id = CAST($1 AS uuid)" CHATD_CONVERSATION_TAIL;
 
-#undef CHATD_CALLER_ARCHIVED
-
-// The members of a set of conversations, owner first, then by joining time.
-constexpr const char* kMembersOf =
-    "SELECT m.conversation_id::text, u.id::text, u.username, u.display_name, m.role, "
-    "CASE WHEN m.archived THEN 1 ELSE 0 END "
-    "FROM conversation_members m JOIN users u ON u.id = m.user_id "
-    "WHERE m.conversation_id = ANY(CAST(:ids AS uuid[])) "
-    "ORDER BY m.conversation_id, (m.role = 'owner') DESC, m.joined_at, u.id";
+#undef CHATD_CONVERSATION_TAIL
+#undef CHATD_CONVERSATION_SELECT
 
 constexpr const char* kLockConversation =
     "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text "
     "FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id "
-    "WHERE c.id = CAST(:conversation_id AS uuid) FOR NO KEY UPDATE OF c";
+    "WHERE c.id = CAST($1 AS uuid) FOR NO KEY UPDATE OF c";
 
 // A separate statement after the lock: it sees every membership change committed before the lock
 // was granted (a joined row in the locking statement could be stale after the wait).
 constexpr const char* kCallerMembership =
-    "SELECT m.role, CASE WHEN m.archived THEN 1 ELSE 0 END, u.username, u.display_name "
+    "SELECT m.role, m.archived, u.username, u.display_name "
     "FROM conversation_members m JOIN users u ON u.id = m.user_id "
-    "WHERE m.conversation_id = CAST(:conversation_id AS uuid) AND m.user_id = CAST(:user_id AS "
-    "uuid)";
+    "WHERE m.conversation_id = CAST($1 AS uuid) AND m.user_id = CAST($2 AS uuid)";
 
 constexpr const char* kUsableAssistant =
     "SELECT name FROM assistants WHERE id = CAST(:assistant_id AS uuid) "
@@ -102,8 +121,7 @@ constexpr const char* kCountUsers =
     "SELECT count(*) FROM users WHERE id = ANY(CAST(:ids AS uuid[]))";
 
 constexpr const char* kMemberIds =
-    "SELECT user_id::text FROM conversation_members "
-    "WHERE conversation_id = CAST(:conversation_id AS uuid)";
+    "SELECT user_id::text FROM conversation_members WHERE conversation_id = CAST($1 AS uuid)";
 
 constexpr const char* kInsertConversation =
     "WITH c AS (INSERT INTO conversations (kind, title, assistant_id, owner_id) "
@@ -146,18 +164,17 @@ constexpr const char* kTouchConversation =
 constexpr const char* kDeleteConversation =
     "DELETE FROM conversations WHERE id = CAST(:conversation_id AS uuid)";
 
+// The locking, membership and event statements run in every send and chat turn: prepared once
+// per connection (store/statements.h) like the reads above.
 constexpr const char* kEmitEvent =
-    "SELECT emit_event(CAST(:conversation_id AS uuid), :kind, CAST(:payload AS jsonb), "
-    "CAST(:recipients AS uuid[]))";
+    "SELECT emit_event(CAST($1 AS uuid), CAST($2 AS text), CAST($3 AS jsonb), "
+    "CAST($4 AS uuid[]))";
 
 // Recipients: the members at this moment (under the conversation's lock) plus `extra`.
 constexpr const char* kEmitEventToMembers =
-    "SELECT emit_event(CAST(:conversation_id AS uuid), :kind, CAST(:payload AS jsonb), "
-    "ARRAY(SELECT user_id FROM conversation_members WHERE conversation_id = "
-    "CAST(:member_conversation_id AS uuid) "
-    "UNION SELECT unnest(CAST(:extra AS uuid[]))))";
-
-#undef CHATD_CONVERSATION_COLUMNS
+    "SELECT emit_event(CAST($1 AS uuid), CAST($2 AS text), CAST($3 AS jsonb), "
+    "ARRAY(SELECT user_id FROM conversation_members WHERE conversation_id = CAST($1 AS uuid) "
+    "UNION SELECT unnest(CAST($4 AS uuid[]))))";
 
 // '{a,b,c}' for CAST(... AS uuid[]). Only for lowercase UUIDs (validated or from the database).
 std::string UuidArrayLiteral(const std::vector<std::string>& ids) {
@@ -170,47 +187,39 @@ std::string UuidArrayLiteral(const std::vector<std::string>& ids) {
   return out;
 }
 
-std::optional<std::string> OptionalString(const soci::row& r, size_t i) {
-  if (r.get_indicator(i) == soci::i_null) return std::nullopt;
-  return r.get<std::string>(i);
+// The JSON array of [id, username, display_name, role, archived] built by
+// CHATD_CONVERSATION_SELECT (NULL, read as "", when there are none).
+std::vector<MemberRecord> ReadMembers(std::string_view members_json) {
+  std::vector<MemberRecord> members;
+  if (members_json.empty()) return members;
+  auto doc = json::Document::Parse(members_json);
+  if (!doc.ok()) throw soci::soci_error("unreadable member list from the database");
+  json::Value list = doc->root();
+  members.reserve(list.ArraySize());
+  for (size_t i = 0; i < list.ArraySize(); ++i) {
+    json::Value m = list.ArrayAt(i);
+    auto text = [&](size_t field) { return std::string(m.ArrayAt(field).AsString().value_or("")); };
+    members.push_back(
+        {{text(0), text(1), text(2)}, text(3), m.ArrayAt(4).AsBool().value_or(false)});
+  }
+  return members;
 }
 
-ConversationRecord ReadConversation(const soci::row& r) {
-  constexpr size_t message_first = kConversationColumnCount;
+ConversationRecord ReadConversation(const Rows& rows, int i) {
   ConversationRecord c;
-  c.id = r.get<std::string>(0);
-  c.kind = r.get<std::string>(1);
-  c.title = OptionalString(r, 2);
-  c.assistant_id = OptionalString(r, 3);
-  c.owner_id = r.get<std::string>(4);
-  c.archived = r.get<int>(5) != 0;
-  c.created_at = r.get<std::string>(6);
-  c.updated_at = r.get<std::string>(7);
-  c.position = {r.get<long long>(8), c.id};
-  if (r.get_indicator(message_first) != soci::i_null)
-    c.last_message = ReadMessage(r, message_first);
+  c.id = rows.Text(i, 0);
+  c.kind = rows.Text(i, 1);
+  c.title = rows.OptionalText(i, 2);
+  c.assistant_id = rows.OptionalText(i, 3);
+  c.owner_id = rows.Text(i, 4);
+  c.archived = rows.Bool(i, 5);
+  c.created_at = rows.Text(i, 6);
+  c.updated_at = rows.Text(i, 7);
+  c.position = {rows.Int(i, 8), c.id};
+  c.members = ReadMembers(rows.View(i, 9));
+  if (!rows.IsNull(i, kConversationColumnCount))
+    c.last_message = ReadMessage(rows, i, kConversationColumnCount);
   return c;
-}
-
-// Fills in the members of every conversation in `items` with one query.
-void LoadMembers(soci::session& s, std::vector<ConversationRecord>& items) {
-  if (items.empty()) return;
-  std::vector<std::string> ids;
-  std::map<std::string, ConversationRecord*, std::less<>> by_id;
-  for (ConversationRecord& c : items) {
-    ids.push_back(c.id);
-    by_id[c.id] = &c;
-  }
-  const std::string ids_literal = UuidArrayLiteral(ids);
-  soci::rowset<soci::row> rows = (s.prepare << kMembersOf, soci::use(ids_literal, "ids"));
-  for (const soci::row& r : rows) {
-    auto it = by_id.find(r.get<std::string>(0));
-    if (it == by_id.end()) continue;
-    it->second->members.push_back(
-        {{r.get<std::string>(1), r.get<std::string>(2), r.get<std::string>(3)},
-         r.get<std::string>(4),
-         r.get<int>(5) != 0});
-  }
 }
 
 bool IsLowerHex(char c) {
@@ -252,94 +261,61 @@ ConversationPage ListConversations(soci::session& s, const std::string& user_id,
                                    const ConversationFilter& filter) {
   const bool with_title = !filter.title_query.empty();
   const bool with_after = filter.after.has_value();
-  std::string sql = kListOuterHead;
-  sql += kListInner;
-  if (with_title) sql += kListTitleFilter;
-  if (with_after) sql += kListAfterFilter;
-  sql += kListInnerOrder;
-  sql += kListOuterTail;
-
-  int archived = filter.archived ? 1 : 0;
-  int fetch = filter.limit + 1;  // one more tells whether there is a next page
-  std::string pattern = "%" + EscapeLikePattern(filter.title_query) + "%";
-  long long after_us = with_after ? filter.after->activity_us : 0;
-  std::string after_id = with_after ? filter.after->id : std::string();
-
-  soci::row row;
-  soci::statement st(s);
-  st.exchange(soci::into(row));
-  st.exchange(soci::use(user_id, "user_id"));
-  st.exchange(soci::use(archived, "archived"));
-  if (with_title) st.exchange(soci::use(pattern, "pattern"));
-  if (with_after) {
-    st.exchange(soci::use(after_us, "after_us"));
-    st.exchange(soci::use(after_id, "after_id"));
-  }
-  st.exchange(soci::use(fetch, "limit"));
-  st.alloc();
-  st.prepare(sql);
-  st.define_and_bind();
-  st.execute(false);
+  const std::string pattern = with_title ? "%" + EscapeLikePattern(filter.title_query) + "%" : "";
+  const std::string after_id = with_after ? filter.after->id : std::string();
+  Params params;
+  // One more than the page tells whether there is a next one.
+  const int limit = std::clamp(filter.limit, 1, kListInnerBound - 1);
+  params.Text(user_id).Bool(filter.archived).Int(limit + 1);
+  if (with_title) params.Text(pattern);
+  if (with_after) params.Int(filter.after->activity_us).Text(after_id);
+  const char* sql =
+      with_title ? (with_after ? kListTitleAfter : kListTitle) : (with_after ? kListAfter : kList);
 
   ConversationPage page;
-  while (st.fetch()) page.items.push_back(ReadConversation(row));
-  if (static_cast<int>(page.items.size()) > filter.limit) {
+  Rows rows = Query(s, sql, params);
+  page.items.reserve(rows.size());
+  for (int i = 0; i < rows.size(); ++i) page.items.push_back(ReadConversation(rows, i));
+  if (static_cast<int>(page.items.size()) > limit) {
     page.items.pop_back();
     page.next = page.items.back().position;
   }
-  LoadMembers(s, page.items);
   return page;
 }
 
 std::optional<ConversationRecord> FindConversation(soci::session& s,
                                                    const std::string& conversation_id,
                                                    const std::string& user_id) {
-  std::vector<ConversationRecord> found;
-  {
-    soci::rowset<soci::row> rows =
-        (s.prepare << kFindConversation, soci::use(conversation_id, "conversation_id"),
-         soci::use(user_id, "user_id"));
-    for (const soci::row& r : rows) found.push_back(ReadConversation(r));
-  }
-  if (found.empty()) return std::nullopt;
-  LoadMembers(s, found);
-  return std::move(found.front());
+  Rows rows = Query(s, kFindConversation, Params().Text(conversation_id).Text(user_id));
+  if (rows.empty()) return std::nullopt;
+  return ReadConversation(rows, 0);
 }
 
 std::optional<ConversationRecord> LoadConversationSnapshot(soci::session& s,
                                                            const std::string& conversation_id) {
-  std::vector<ConversationRecord> found;
-  {
-    soci::rowset<soci::row> rows =
-        (s.prepare << kConversationSnapshot, soci::use(conversation_id, "conversation_id"));
-    for (const soci::row& r : rows) found.push_back(ReadConversation(r));
-  }
-  if (found.empty()) return std::nullopt;
-  LoadMembers(s, found);
-  return std::move(found.front());
+  Rows rows = Query(s, kConversationSnapshot, Params().Text(conversation_id));
+  if (rows.empty()) return std::nullopt;
+  return ReadConversation(rows, 0);
 }
 
 std::optional<LockedConversation> LockConversation(soci::session& s,
                                                    const std::string& conversation_id,
                                                    const std::string& user_id) {
-  soci::row r;
-  s << kLockConversation, soci::use(conversation_id, "conversation_id"), soci::into(r);
-  if (!s.got_data()) return std::nullopt;
+  Rows locked = Query(s, kLockConversation, Params().Text(conversation_id));
+  if (locked.empty()) return std::nullopt;
   LockedConversation c;
-  c.id = r.get<std::string>(0);
-  c.kind = r.get<std::string>(1);
-  c.title = OptionalString(r, 2);
-  c.assistant_id = OptionalString(r, 3);
-  c.assistant_name = OptionalString(r, 4);
-  c.owner_id = r.get<std::string>(5);
+  c.id = locked.Text(0, 0);
+  c.kind = locked.Text(0, 1);
+  c.title = locked.OptionalText(0, 2);
+  c.assistant_id = locked.OptionalText(0, 3);
+  c.assistant_name = locked.OptionalText(0, 4);
+  c.owner_id = locked.Text(0, 5);
 
-  soci::row m;
-  s << kCallerMembership, soci::use(conversation_id, "conversation_id"),
-      soci::use(user_id, "user_id"), soci::into(m);
-  if (s.got_data()) {
-    c.caller_role = m.get<std::string>(0);
-    c.caller_archived = m.get<int>(1) != 0;
-    c.caller = {user_id, m.get<std::string>(2), m.get<std::string>(3)};
+  Rows m = Query(s, kCallerMembership, Params().Text(conversation_id).Text(user_id));
+  if (!m.empty()) {
+    c.caller_role = m.Text(0, 0);
+    c.caller_archived = m.Bool(0, 1);
+    c.caller = {user_id, m.Text(0, 2), m.Text(0, 3)};
   }
   return c;
 }
@@ -369,10 +345,10 @@ int64_t CountExistingUsers(soci::session& s, const std::vector<std::string>& use
 }
 
 std::vector<std::string> MemberIds(soci::session& s, const std::string& conversation_id) {
+  Rows rows = Query(s, kMemberIds, Params().Text(conversation_id));
   std::vector<std::string> ids;
-  soci::rowset<std::string> rows =
-      (s.prepare << kMemberIds, soci::use(conversation_id, "conversation_id"));
-  for (const std::string& id : rows) ids.push_back(id);
+  ids.reserve(rows.size());
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Text(i, 0));
   return ids;
 }
 
@@ -459,11 +435,10 @@ int64_t EmitEvent(soci::session& s, const std::string& conversation_id, std::str
                   const std::string& payload_json, const std::vector<std::string>& recipients) {
   const std::string kind_s(kind);
   const std::string recipients_literal = UuidArrayLiteral(recipients);
-  long long id = 0;
-  s << kEmitEvent, soci::use(conversation_id, "conversation_id"), soci::use(kind_s, "kind"),
-      soci::use(payload_json, "payload"), soci::use(recipients_literal, "recipients"),
-      soci::into(id);
-  return id;
+  Rows rows = Query(
+      s, kEmitEvent,
+      Params().Text(conversation_id).Text(kind_s).Text(payload_json).Text(recipients_literal));
+  return rows.Int(0, 0);
 }
 
 int64_t EmitEventToMembers(soci::session& s, const std::string& conversation_id,
@@ -471,12 +446,10 @@ int64_t EmitEventToMembers(soci::session& s, const std::string& conversation_id,
                            const std::vector<std::string>& extra) {
   const std::string kind_s(kind);
   const std::string extra_literal = UuidArrayLiteral(extra);
-  long long id = 0;
-  s << kEmitEventToMembers, soci::use(conversation_id, "conversation_id"),
-      soci::use(kind_s, "kind"), soci::use(payload_json, "payload"),
-      soci::use(conversation_id, "member_conversation_id"), soci::use(extra_literal, "extra"),
-      soci::into(id);
-  return id;
+  Rows rows =
+      Query(s, kEmitEventToMembers,
+            Params().Text(conversation_id).Text(kind_s).Text(payload_json).Text(extra_literal));
+  return rows.Int(0, 0);
 }
 
 }  // namespace chatd::store

@@ -87,9 +87,8 @@ struct ConversationPage {
   std::optional<ActivityPosition> next;  // set when there are more
 };
 
-// The caller's conversations, most recently active first. Three statements whatever the page
-// size: the page (with each last message, joined after the LIMIT), then the members of the whole
-// page in one query.
+// The caller's conversations, most recently active first. One statement whatever the page size:
+// the page, with each conversation's members and last message joined after the LIMIT.
 ConversationPage ListConversations(soci::session& s, const std::string& user_id,
                                    const ConversationFilter& filter);
 

@@ -6,6 +6,8 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
+#include <poll.h>
+
 #include <chrono>
 
 #include "core/log.h"
@@ -27,9 +29,17 @@ void LogNotice(void*, const char* message) {
   LogDebug("database notice").Str("notice", text);
 }
 
+// Whether a session's connection can be used. libpq only notices a dead server when it next talks
+// to it, so an idle connection whose socket is readable counts as broken too: nothing is owed to
+// an idle pool session (it never LISTENs), so what arrived is the FATAL of a terminated backend
+// or the EOF of a restarted server. Reconnecting before use, rather than failing the request and
+// retrying, keeps the first request after a restart from failing (and the statement cache of
+// store/statements.h starts afresh with the new connection).
 bool Connected(soci::session& s) {
   PGconn* conn = s.get_backend() ? NativeConnection(s) : nullptr;
-  return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) return false;
+  pollfd idle{PQsocket(conn), POLLIN, 0};
+  return poll(&idle, 1, 0) == 0;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <soci/soci.h>
 
 #include "json/json.h"
+#include "store/statements.h"
 
 namespace chatd::store {
 namespace {
@@ -12,12 +13,13 @@ namespace {
 // The class of the two-int advisory lock that serialises in-flight checks ('gn').
 constexpr int kInflightLockClass = 0x676e;
 
-constexpr const char* kLockInflight = "SELECT pg_advisory_xact_lock(:class, 0)";
+// Every statement here runs in a chat turn: prepared once per connection (store/statements.h).
+constexpr const char* kLockInflight = "SELECT pg_advisory_xact_lock(CAST($1 AS integer), 0)";
 
 // generations_user_idx; the total scans this small table.
 constexpr const char* kCountInflight =
-    "SELECT count(*) FILTER (WHERE user_id = CAST(:user_id AS uuid)), count(*) FROM generations "
-    "WHERE heartbeat_at > now() - CAST(:stale AS integer) * interval '1 second'";
+    "SELECT count(*) FILTER (WHERE user_id = CAST($1 AS uuid)), count(*) FROM generations "
+    "WHERE heartbeat_at > now() - CAST($2 AS integer) * interval '1 second'";
 
 constexpr const char* kCountAll =
     "SELECT count(*) FROM generations "
@@ -25,11 +27,9 @@ constexpr const char* kCountAll =
 
 constexpr const char* kInsert =
     "INSERT INTO generations (message_id, conversation_id, user_id, worker) "
-    "VALUES (CAST(:message_id AS uuid), CAST(:conversation_id AS uuid), CAST(:user_id AS uuid), "
-    ":worker)";
+    "VALUES (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid), $4)";
 
-constexpr const char* kDelete =
-    "DELETE FROM generations WHERE message_id = CAST(:message_id AS uuid)";
+constexpr const char* kDelete = "DELETE FROM generations WHERE message_id = CAST($1 AS uuid)";
 
 // generations_conversation_idx. Rows already stopped are reported again (a second stop re-sends
 // the notification; harmless, and it heals a notification that a worker missed).
@@ -46,12 +46,9 @@ constexpr size_t kIdsPerNotification = 150;
 }  // namespace
 
 Status StartGeneration(soci::session& s, const NewGeneration& g, const InflightCaps& caps) {
-  int lock_class = kInflightLockClass;
-  s << kLockInflight, soci::use(lock_class, "class");
-  long long mine = 0, all = 0;
-  int stale = kStaleAfterSeconds;
-  s << kCountInflight, soci::use(g.user_id, "user_id"), soci::use(stale, "stale"), soci::into(mine),
-      soci::into(all);
+  Query(s, kLockInflight, Params().Int(kInflightLockClass));
+  Rows counts = Query(s, kCountInflight, Params().Text(g.user_id).Int(kStaleAfterSeconds));
+  const int64_t mine = counts.Int(0, 0), all = counts.Int(0, 1);
   if (mine >= caps.per_user) {
     return Status(ErrorCode::kRateLimited,
                   "You have too many replies in progress. Please wait for one to finish.")
@@ -62,14 +59,13 @@ Status StartGeneration(soci::session& s, const NewGeneration& g, const InflightC
                   "The assistants are very busy right now. Please try again in a moment.")
         .WithRetryAfter(kInflightRetryAfterSeconds);
   }
-  s << kInsert, soci::use(g.message_id, "message_id"),
-      soci::use(g.conversation_id, "conversation_id"), soci::use(g.user_id, "user_id"),
-      soci::use(g.worker, "worker");
+  Query(s, kInsert,
+        Params().Text(g.message_id).Text(g.conversation_id).Text(g.user_id).Text(g.worker));
   return Status::Ok();
 }
 
 void FinishGeneration(soci::session& s, const std::string& message_id) {
-  s << kDelete, soci::use(message_id, "message_id");
+  Query(s, kDelete, Params().Text(message_id));
 }
 
 std::vector<std::string> RequestStop(soci::session& s, const std::string& conversation_id) {

@@ -7,24 +7,27 @@
 
 #include <algorithm>
 
+#include "store/statements.h"
+
 namespace chatd::store {
 namespace {
 
 // The class of the two-int advisory locks taken here ('rl'); the second int is hashtext(key).
 constexpr int kRateLockClass = 0x726c;
 
+// The statements of a chat turn's checks are prepared once per connection (store/statements.h).
 constexpr const char* kLockKey =
-    "SELECT pg_advisory_xact_lock(:class, hashtext(CAST(:key AS text)))";
+    "SELECT pg_advisory_xact_lock(CAST($1 AS integer), hashtext(CAST($2 AS text)))";
 
 // The buckets of the last 60 seconds: how many replies, and when the oldest one leaves the window.
 constexpr const char* kWindow =
     "SELECT CAST(coalesce(sum(count), 0) AS bigint), "
     "coalesce(CAST(ceil(extract(epoch FROM min(expires_at) - now())) AS integer), 0) "
-    "FROM rate_limits WHERE key = :key AND expires_at > now()";
+    "FROM rate_limits WHERE key = $1 AND expires_at > now()";
 
 constexpr const char* kCount =
     "INSERT INTO rate_limits (key, window_start, expires_at, count) "
-    "VALUES (:key, date_trunc('second', now()), date_trunc('second', now()) + interval '60 "
+    "VALUES ($1, date_trunc('second', now()), date_trunc('second', now()) + interval '60 "
     "seconds', 1) "
     "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1";
 
@@ -32,13 +35,12 @@ constexpr const char* kUsedToday =
     "SELECT CAST(coalesce(sum(prompt_tokens + completion_tokens), 0) AS bigint), "
     "CAST(ceil(extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') "
     "- (now() AT TIME ZONE 'UTC'))) AS integer) "
-    "FROM usage_daily WHERE user_id = CAST(:user_id AS uuid) "
+    "FROM usage_daily WHERE user_id = CAST($1 AS uuid) "
     "AND day = CAST(now() AT TIME ZONE 'UTC' AS date)";
 
 constexpr const char* kRecordUsage =
     "INSERT INTO usage_daily AS u (user_id, day, requests, prompt_tokens, completion_tokens) "
-    "VALUES (CAST(:user_id AS uuid), CAST(now() AT TIME ZONE 'UTC' AS date), :requests, :prompt, "
-    ":completion) "
+    "VALUES (CAST($1 AS uuid), CAST(now() AT TIME ZONE 'UTC' AS date), $2, $3, $4) "
     "ON CONFLICT (user_id, day) DO UPDATE SET requests = u.requests + EXCLUDED.requests, "
     "prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens, "
     "completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens";
@@ -53,11 +55,10 @@ constexpr const char* kListUsage =
 
 RateWindow TakeReplySlot(soci::session& s, const std::string& user_id, int limit_per_min) {
   const std::string key = "llm:" + user_id;
-  int lock_class = kRateLockClass;
-  s << kLockKey, soci::use(lock_class, "class"), soci::use(key, "key");
-  long long used = 0;
-  int oldest_leaves_in = 0;
-  s << kWindow, soci::use(key, "key"), soci::into(used), soci::into(oldest_leaves_in);
+  Query(s, kLockKey, Params().Int(kRateLockClass).Text(key));
+  Rows window = Query(s, kWindow, Params().Text(key));
+  const int64_t used = window.Int(0, 0);
+  const int oldest_leaves_in = static_cast<int>(window.Int(0, 1));
   RateWindow w;
   w.limit = limit_per_min;
   if (used >= limit_per_min) {
@@ -66,7 +67,7 @@ RateWindow TakeReplySlot(soci::session& s, const std::string& user_id, int limit
     w.reset_s = std::clamp(oldest_leaves_in, 1, 60);
     return w;
   }
-  s << kCount, soci::use(key, "key");
+  Query(s, kCount, Params().Text(key));
   w.allowed = true;
   w.remaining = static_cast<int>(limit_per_min - used - 1);
   // The window frees a slot when its oldest bucket expires; with nothing counted before this
@@ -78,20 +79,20 @@ RateWindow TakeReplySlot(soci::session& s, const std::string& user_id, int limit
 QuotaState LoadQuota(soci::session& s, const std::string& user_id, int64_t daily_tokens) {
   QuotaState q;
   q.daily_tokens = daily_tokens;
-  long long used = 0;
-  int to_midnight = 0;
-  s << kUsedToday, soci::use(user_id, "user_id"), soci::into(used), soci::into(to_midnight);
-  q.used_today = used;
-  q.seconds_to_reset = std::max(to_midnight, 1);
+  Rows today = Query(s, kUsedToday, Params().Text(user_id));
+  q.used_today = today.Int(0, 0);
+  q.seconds_to_reset = std::max(static_cast<int>(today.Int(0, 1)), 1);
   return q;
 }
 
 void RecordUsage(soci::session& s, const std::string& user_id, int64_t requests,
                  int64_t prompt_tokens, int64_t completion_tokens) {
-  long long r = requests, p = std::max<int64_t>(prompt_tokens, 0),
-            c = std::max<int64_t>(completion_tokens, 0);
-  s << kRecordUsage, soci::use(user_id, "user_id"), soci::use(r, "requests"),
-      soci::use(p, "prompt"), soci::use(c, "completion");
+  Query(s, kRecordUsage,
+        Params()
+            .Text(user_id)
+            .Int(requests)
+            .Int(std::max<int64_t>(prompt_tokens, 0))
+            .Int(std::max<int64_t>(completion_tokens, 0)));
 }
 
 std::vector<UsageDay> ListUsage(soci::session& s, const std::string& user_id, int days) {

@@ -9,46 +9,48 @@
 #include <algorithm>
 
 #include "json/json.h"
+#include "store/statements.h"
 
 namespace chatd::store {
 namespace {
 
-// The membership test rides along with the page (one statement for the common case).
+// All statements here are prepared once per connection (store/statements.h): they serve the
+// message list and every send. The membership test rides along with the page (one statement for
+// the common case).
 #define CHATD_PAGE_HEAD \
   "SELECT " CHATD_MESSAGE_COLUMNS("m", "u")                                               \
   " FROM messages m LEFT JOIN users u ON u.id = m.sender_id "                             \
-  "WHERE m.conversation_id = CAST(:conversation_id AS uuid) "                             \
+  "WHERE m.conversation_id = CAST($1 AS uuid) "                                           \
   "AND EXISTS (SELECT 1 FROM conversation_members cm "                                    \
-  "WHERE cm.conversation_id = CAST(:member_conversation_id AS uuid) AND cm.user_id = CAST(:user_id AS uuid)) "
+  "WHERE cm.conversation_id = CAST($1 AS uuid) AND cm.user_id = CAST($2 AS uuid)) "
 
-constexpr const char* kPageLatest = CHATD_PAGE_HEAD "ORDER BY m.seq DESC LIMIT :limit";
-constexpr const char* kPageBefore =
-    CHATD_PAGE_HEAD "AND m.seq < :seq ORDER BY m.seq DESC LIMIT :limit";
-constexpr const char* kPageAfter =
-    CHATD_PAGE_HEAD "AND m.seq > :seq ORDER BY m.seq ASC LIMIT :limit";
+// $3: the limit; $4: the seq to start from.
+constexpr const char* kPageLatest = CHATD_PAGE_HEAD "ORDER BY m.seq DESC LIMIT $3";
+constexpr const char* kPageBefore = CHATD_PAGE_HEAD "AND m.seq < $4 ORDER BY m.seq DESC LIMIT $3";
+constexpr const char* kPageAfter = CHATD_PAGE_HEAD "AND m.seq > $4 ORDER BY m.seq ASC LIMIT $3";
 #undef CHATD_PAGE_HEAD
 
 constexpr const char* kIsMember =
-    "SELECT count(*) FROM conversation_members "
-    "WHERE conversation_id = CAST(:conversation_id AS uuid) AND user_id = CAST(:user_id AS uuid)";
+    "SELECT 1 FROM conversation_members "
+    "WHERE conversation_id = CAST($1 AS uuid) AND user_id = CAST($2 AS uuid)";
 
 // Served by messages_client_message_id_key (conversation_id, sender_id, client_message_id).
 constexpr const char* kFindByClientMessageId =
     "SELECT " CHATD_MESSAGE_COLUMNS("m", "u")
     " FROM messages m LEFT JOIN users u ON u.id = m.sender_id "
-    "WHERE m.conversation_id = CAST(:conversation_id AS uuid) "
-    "AND m.sender_id = CAST(:sender_id AS uuid) AND m.client_message_id = :client_message_id";
+    "WHERE m.conversation_id = CAST($1 AS uuid) "
+    "AND m.sender_id = CAST($2 AS uuid) AND m.client_message_id = $3";
 
 // Only ever under the conversation's row lock (LockConversation), in the inserting transaction.
 constexpr const char* kTakeSeqs =
-    "UPDATE conversations SET last_seq = last_seq + :count, last_activity_at = now() "
-    "WHERE id = CAST(:conversation_id AS uuid) RETURNING last_seq";
+    "UPDATE conversations SET last_seq = last_seq + CAST($1 AS integer), last_activity_at = now() "
+    "WHERE id = CAST($2 AS uuid) RETURNING last_seq";
 
 constexpr const char* kInsertUserMessage =
     "INSERT INTO messages (conversation_id, seq, role, sender_id, content, status, "
     "client_message_id, flags) "
-    "VALUES (CAST(:conversation_id AS uuid), :seq, 'user', CAST(:sender_id AS uuid), :content, "
-    "'complete', :client_message_id, CAST(:flags AS jsonb)) "
+    "VALUES (CAST($1 AS uuid), $2, 'user', CAST($3 AS uuid), $4, "
+    "'complete', $5, CAST($6 AS jsonb)) "
     "RETURNING id::text, " CHATD_SQL_TS("created_at");
 
 std::optional<std::string> OptionalString(const soci::row& r, size_t i) {
@@ -85,32 +87,47 @@ MessageRecord ReadMessage(const soci::row& r, size_t first) {
   return m;
 }
 
+MessageRecord ReadMessage(const Rows& rows, int row, int first) {
+  MessageRecord m;
+  m.id = rows.Text(row, first + 0);
+  m.conversation_id = rows.Text(row, first + 1);
+  m.seq = rows.Int(row, first + 2);
+  m.role = rows.Text(row, first + 3);
+  if (!rows.IsNull(row, first + 4)) {
+    m.sender = PublicUserRecord{rows.Text(row, first + 4), rows.Text(row, first + 5),
+                                rows.Text(row, first + 6)};
+  }
+  m.content = rows.Text(row, first + 7);
+  m.status = rows.Text(row, first + 8);
+  m.client_message_id = rows.OptionalText(row, first + 9);
+  m.model = rows.OptionalText(row, first + 10);
+  m.prompt_tokens = rows.OptionalInt(row, first + 11);
+  m.completion_tokens = rows.OptionalInt(row, first + 12);
+  m.sources_json = rows.Text(row, first + 13);
+  m.flags_json = rows.Text(row, first + 14);
+  m.created_at = rows.Text(row, first + 15);
+  return m;
+}
+
 Result<MessagePage> ListMessages(soci::session& s, const std::string& conversation_id,
                                  const std::string& user_id, PageDirection direction, int64_t seq,
                                  int limit) {
   // One extra row tells whether there are more.
-  int fetch = limit + 1;
-  long long seq_ll = seq;
+  Params params;
+  params.Text(conversation_id).Text(user_id).Int(limit + 1);
+  if (direction != PageDirection::kLatest) params.Int(seq);
   const char* sql = direction == PageDirection::kLatest   ? kPageLatest
                     : direction == PageDirection::kBefore ? kPageBefore
                                                           : kPageAfter;
   MessagePage page;
   {
-    soci::rowset<soci::row> rows =
-        direction == PageDirection::kLatest
-            ? (s.prepare << sql, soci::use(conversation_id, "conversation_id"),
-               soci::use(conversation_id, "member_conversation_id"), soci::use(user_id, "user_id"),
-               soci::use(fetch, "limit"))
-            : (s.prepare << sql, soci::use(conversation_id, "conversation_id"),
-               soci::use(conversation_id, "member_conversation_id"), soci::use(user_id, "user_id"),
-               soci::use(seq_ll, "seq"), soci::use(fetch, "limit"));
-    for (const soci::row& r : rows) page.items.push_back(ReadMessage(r));
+    Rows rows = Query(s, sql, params);
+    page.items.reserve(rows.size());
+    for (int i = 0; i < rows.size(); ++i) page.items.push_back(ReadMessage(rows, i));
   }
   if (page.items.empty()) {
-    long long members = 0;
-    s << kIsMember, soci::use(conversation_id, "conversation_id"), soci::use(user_id, "user_id"),
-        soci::into(members);
-    if (members == 0) return Status::NotFound("This conversation does not exist.");
+    if (Query(s, kIsMember, Params().Text(conversation_id).Text(user_id)).empty())
+      return Status::NotFound("This conversation does not exist.");
     return page;
   }
   if (static_cast<int>(page.items.size()) > limit) {
@@ -125,18 +142,15 @@ std::optional<MessageRecord> FindByClientMessageId(soci::session& s,
                                                    const std::string& conversation_id,
                                                    const std::string& sender_id,
                                                    const std::string& client_message_id) {
-  soci::rowset<soci::row> rows =
-      (s.prepare << kFindByClientMessageId, soci::use(conversation_id, "conversation_id"),
-       soci::use(sender_id, "sender_id"), soci::use(client_message_id, "client_message_id"));
-  for (const soci::row& r : rows) return ReadMessage(r);
-  return std::nullopt;
+  Rows rows = Query(s, kFindByClientMessageId,
+                    Params().Text(conversation_id).Text(sender_id).Text(client_message_id));
+  if (rows.empty()) return std::nullopt;
+  return ReadMessage(rows, 0);
 }
 
 int64_t TakeSeqs(soci::session& s, const std::string& conversation_id, int count) {
-  long long last = 0;
-  s << kTakeSeqs, soci::use(count, "count"), soci::use(conversation_id, "conversation_id"),
-      soci::into(last);
-  return last;
+  Rows rows = Query(s, kTakeSeqs, Params().Int(count).Text(conversation_id));
+  return rows.empty() ? 0 : rows.Int(0, 0);
 }
 
 MessageRecord InsertUserMessage(soci::session& s, const NewUserMessage& message) {
@@ -146,15 +160,17 @@ MessageRecord InsertUserMessage(soci::session& s, const NewUserMessage& message)
   flags.EndArray();
   const std::string flags_json = flags.Take();
 
-  long long seq = message.seq;
-  std::string client_message_id = message.client_message_id.value_or("");
-  soci::indicator client_message_id_ind = message.client_message_id ? soci::i_ok : soci::i_null;
+  Rows rows = Query(s, kInsertUserMessage,
+                    Params()
+                        .Text(message.conversation_id)
+                        .Int(message.seq)
+                        .Text(message.sender.id)
+                        .Text(message.content)
+                        .OptionalText(message.client_message_id)
+                        .Text(flags_json));
   MessageRecord m;
-  s << kInsertUserMessage, soci::use(message.conversation_id, "conversation_id"),
-      soci::use(seq, "seq"), soci::use(message.sender.id, "sender_id"),
-      soci::use(message.content, "content"),
-      soci::use(client_message_id, client_message_id_ind, "client_message_id"),
-      soci::use(flags_json, "flags"), soci::into(m.id), soci::into(m.created_at);
+  m.id = rows.Text(0, 0);
+  m.created_at = rows.Text(0, 1);
   m.conversation_id = message.conversation_id;
   m.seq = message.seq;
   m.role = "user";

@@ -63,6 +63,9 @@ struct MessageRecord {
     ".flags::text, " CHATD_SQL_TS(m ".created_at")
 inline constexpr size_t kMessageColumnCount = 16;
 MessageRecord ReadMessage(const soci::row& row, size_t first = 0);
+class Rows;
+// The same from a prepared statement's result (store/statements.h).
+MessageRecord ReadMessage(const Rows& rows, int row, int first = 0);
 
 // ---- Reading ------------------------------------------------------------------------------------
 

@@ -6,32 +6,35 @@
 
 #include <algorithm>
 
+#include "store/statements.h"
+
 namespace chatd::store {
 namespace {
 
+// Every statement here runs in a chat turn, so all are prepared once per connection
+// (store/statements.h).
 constexpr const char* kInsertReply =
     "INSERT INTO messages (conversation_id, seq, role, assistant_id, content, status, reply_to, "
     "model, sources) "
-    "VALUES (CAST(:conversation_id AS uuid), :seq, 'assistant', CAST(:assistant_id AS uuid), '', "
-    "'streaming', CAST(:reply_to AS uuid), :model, CAST(:sources AS jsonb)) "
+    "VALUES (CAST($1 AS uuid), $2, 'assistant', CAST($3 AS uuid), '', "
+    "'streaming', CAST($4 AS uuid), $5, CAST($6 AS jsonb)) "
     "RETURNING id::text, " CHATD_SQL_TS("created_at");
 
 // messages_reply_to_idx.
 constexpr const char* kLatestReply =
     "SELECT " CHATD_MESSAGE_COLUMNS("m", "u")
     " FROM messages m LEFT JOIN users u ON u.id = m.sender_id "
-    "WHERE m.reply_to = CAST(:reply_to AS uuid) ORDER BY m.seq DESC LIMIT 1";
+    "WHERE m.reply_to = CAST($1 AS uuid) ORDER BY m.seq DESC LIMIT 1";
 
 constexpr const char* kFindMessage =
     "SELECT " CHATD_MESSAGE_COLUMNS("m", "u")
     " FROM messages m LEFT JOIN users u ON u.id = m.sender_id "
-    "WHERE m.id = CAST(:id AS uuid) AND m.conversation_id = CAST(:conversation_id AS uuid)";
+    "WHERE m.id = CAST($1 AS uuid) AND m.conversation_id = CAST($2 AS uuid)";
 
 // The class of the two-int advisory lock of POST /chat's idempotency ('ch').
 constexpr int kChatLockClass = 0x6368;
-
 constexpr const char* kLockChatKey =
-    "SELECT pg_advisory_xact_lock(:class, hashtext(CAST(:key AS text)))";
+    "SELECT pg_advisory_xact_lock(CAST($1 AS integer), hashtext(CAST($2 AS text)))";
 
 // messages_sender_idx narrows it to the user's own messages.
 constexpr const char* kChatByClientMessageId =
@@ -39,33 +42,36 @@ constexpr const char* kChatByClientMessageId =
     "JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'assistant' "
     "JOIN conversation_members cm ON cm.conversation_id = m.conversation_id "
     "AND cm.user_id = m.sender_id "
-    "WHERE m.sender_id = CAST(:user_id AS uuid) AND m.client_message_id = :client_message_id "
+    "WHERE m.sender_id = CAST($1 AS uuid) AND m.client_message_id = $2 "
     "ORDER BY m.created_at DESC LIMIT 1";
 
 // A backwards range scan of messages_conversation_seq_key.
 constexpr const char* kHistory =
     "SELECT role, content FROM messages "
-    "WHERE conversation_id = CAST(:conversation_id AS uuid) AND seq < :before_seq "
+    "WHERE conversation_id = CAST($1 AS uuid) AND seq < $2 "
     "AND (role = 'user' OR status IN ('complete', 'interrupted')) AND content <> '' "
-    "ORDER BY seq DESC LIMIT :limit";
+    "ORDER BY seq DESC LIMIT $3";
 
 constexpr const char* kFinishReply =
-    "UPDATE messages SET content = :content, status = :status, model = :model, "
-    "prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens, "
-    "sources = CAST(:sources AS jsonb), error_code = :error_code, updated_at = now() "
-    "WHERE id = CAST(:id AS uuid) AND status = 'streaming' RETURNING conversation_id::text";
+    "UPDATE messages SET content = $1, status = $2, model = $3, "
+    "prompt_tokens = $4, completion_tokens = $5, "
+    "sources = CAST($6 AS jsonb), error_code = $7, updated_at = now() "
+    "WHERE id = CAST($8 AS uuid) AND status = 'streaming' RETURNING conversation_id::text";
 
 }  // namespace
 
 MessageRecord InsertStreamingReply(soci::session& s, const NewReply& reply) {
-  long long seq = reply.seq;
-  std::string assistant_id = reply.assistant_id.value_or("");
-  soci::indicator assistant_ind = reply.assistant_id ? soci::i_ok : soci::i_null;
+  Rows rows = Query(s, kInsertReply,
+                    Params()
+                        .Text(reply.conversation_id)
+                        .Int(reply.seq)
+                        .OptionalText(reply.assistant_id)
+                        .Text(reply.reply_to)
+                        .Text(reply.model)
+                        .Text(reply.sources_json));
   MessageRecord m;
-  s << kInsertReply, soci::use(reply.conversation_id, "conversation_id"), soci::use(seq, "seq"),
-      soci::use(assistant_id, assistant_ind, "assistant_id"), soci::use(reply.reply_to, "reply_to"),
-      soci::use(reply.model, "model"), soci::use(reply.sources_json, "sources"), soci::into(m.id),
-      soci::into(m.created_at);
+  m.id = rows.Text(0, 0);
+  m.created_at = rows.Text(0, 1);
   m.conversation_id = reply.conversation_id;
   m.seq = reply.seq;
   m.role = "assistant";
@@ -76,60 +82,50 @@ MessageRecord InsertStreamingReply(soci::session& s, const NewReply& reply) {
 }
 
 std::optional<MessageRecord> FindLatestReply(soci::session& s, const std::string& user_message_id) {
-  soci::rowset<soci::row> rows =
-      (s.prepare << kLatestReply, soci::use(user_message_id, "reply_to"));
-  for (const soci::row& r : rows) return ReadMessage(r);
-  return std::nullopt;
+  Rows rows = Query(s, kLatestReply, Params().Text(user_message_id));
+  if (rows.empty()) return std::nullopt;
+  return ReadMessage(rows, 0);
 }
 
 std::optional<MessageRecord> FindMessage(soci::session& s, const std::string& conversation_id,
                                          const std::string& message_id) {
-  soci::rowset<soci::row> rows = (s.prepare << kFindMessage, soci::use(message_id, "id"),
-                                  soci::use(conversation_id, "conversation_id"));
-  for (const soci::row& r : rows) return ReadMessage(r);
-  return std::nullopt;
+  Rows rows = Query(s, kFindMessage, Params().Text(message_id).Text(conversation_id));
+  if (rows.empty()) return std::nullopt;
+  return ReadMessage(rows, 0);
 }
 
 std::optional<std::string> FindChatByClientMessageId(soci::session& s, const std::string& user_id,
                                                      const std::string& client_message_id) {
-  int lock_class = kChatLockClass;
-  std::string key = user_id + ":" + client_message_id;
-  s << kLockChatKey, soci::use(lock_class, "class"), soci::use(key, "key");
-  std::string conversation_id;
-  s << kChatByClientMessageId, soci::use(user_id, "user_id"),
-      soci::use(client_message_id, "client_message_id"), soci::into(conversation_id);
-  if (!s.got_data()) return std::nullopt;
-  return conversation_id;
+  const std::string key = user_id + ":" + client_message_id;
+  Query(s, kLockChatKey, Params().Int(kChatLockClass).Text(key));
+  Rows rows = Query(s, kChatByClientMessageId, Params().Text(user_id).Text(client_message_id));
+  if (rows.empty()) return std::nullopt;
+  return rows.Text(0, 0);
 }
 
 std::vector<HistoryTurn> LoadHistory(soci::session& s, const std::string& conversation_id,
                                      int64_t before_seq, int limit) {
+  Rows rows = Query(s, kHistory, Params().Text(conversation_id).Int(before_seq).Int(limit));
   std::vector<HistoryTurn> turns;
-  long long before = before_seq;
-  {
-    soci::rowset<soci::row> rows =
-        (s.prepare << kHistory, soci::use(conversation_id, "conversation_id"),
-         soci::use(before, "before_seq"), soci::use(limit, "limit"));
-    for (const soci::row& r : rows) turns.push_back({r.get<std::string>(0), r.get<std::string>(1)});
-  }
-  std::reverse(turns.begin(), turns.end());
+  turns.reserve(rows.size());
+  // Newest first from the index; the turns go oldest first.
+  for (int i = rows.size() - 1; i >= 0; --i) turns.push_back({rows.Text(i, 0), rows.Text(i, 1)});
   return turns;
 }
 
 std::optional<MessageRecord> FinishReply(soci::session& s, const FinishedReply& reply) {
-  long long prompt = reply.prompt_tokens.value_or(0);
-  long long completion = reply.completion_tokens.value_or(0);
-  soci::indicator usage_ind =
-      reply.prompt_tokens && reply.completion_tokens ? soci::i_ok : soci::i_null;
-  std::string error_code = reply.error_code.value_or("");
-  soci::indicator error_ind = reply.error_code ? soci::i_ok : soci::i_null;
-  std::string conversation_id;
-  s << kFinishReply, soci::use(reply.content, "content"), soci::use(reply.status, "status"),
-      soci::use(reply.model, "model"), soci::use(prompt, usage_ind, "prompt_tokens"),
-      soci::use(completion, usage_ind, "completion_tokens"),
-      soci::use(reply.sources_json, "sources"), soci::use(error_code, error_ind, "error_code"),
-      soci::use(reply.message_id, "id"), soci::into(conversation_id);
-  if (!s.got_data()) return std::nullopt;
+  const bool with_usage = reply.prompt_tokens && reply.completion_tokens;
+  Params params;
+  params.Text(reply.content).Text(reply.status).Text(reply.model);
+  if (with_usage) {
+    params.Int(*reply.prompt_tokens).Int(*reply.completion_tokens);
+  } else {
+    params.Null().Null();
+  }
+  params.Text(reply.sources_json).OptionalText(reply.error_code).Text(reply.message_id);
+  Rows rows = Query(s, kFinishReply, params);
+  if (rows.empty()) return std::nullopt;
+  const std::string conversation_id = rows.Text(0, 0);
   return FindMessage(s, conversation_id, reply.message_id);
 }
 
