@@ -12,7 +12,7 @@ import tempfile
 import unittest
 import uuid
 
-from harness import BUILD, Stack
+from harness import BUILD, Stack, create_user
 
 
 def unique_name(prefix="op"):
@@ -160,6 +160,9 @@ class ChatctlTest(unittest.TestCase):
         idle_id, fresh_id = idle["user"]["id"], fresh["user"]["id"]
         conv = self.sql(f"INSERT INTO conversations (kind, title, owner_id) VALUES ('group', 'idle guest', "
                         f"'{idle_id}') RETURNING id").splitlines()[0]
+        friend = create_user(self.stack)
+        self.sql(f"INSERT INTO conversation_members (conversation_id, user_id, role) VALUES "
+                 f"('{conv}', '{idle_id}', 'owner'), ('{conv}', '{friend.id}', 'member')")
         self.sql(f"UPDATE users SET last_active_at = now() - interval '25 hours' WHERE id = '{idle_id}'")
 
         # A registered user with one live, one revoked, one expired and one spent token.
@@ -187,6 +190,12 @@ class ChatctlTest(unittest.TestCase):
 
         self.assertEqual(self.sql(f"SELECT count(*) FROM users WHERE id = '{idle_id}'"), "0")
         self.assertEqual(self.sql(f"SELECT count(*) FROM conversations WHERE id = '{conv}'"), "0")
+        # Its member was told, in the same transaction as the deletion.
+        self.assertEqual(self.sql(f"SELECT kind || ' ' || recipients::text FROM events "
+                                  f"WHERE conversation_id = '{conv}'"), "conversation.deleted {" + friend.id + "}")
+        # Its member was told, in the same transaction as the deletion.
+        self.assertEqual(self.sql(f"SELECT kind || ' ' || recipients::text FROM events "
+                                  f"WHERE conversation_id = '{conv}'"), "conversation.deleted {" + friend.id + "}")
         self.assertEqual(self.sql(f"SELECT count(*) FROM refresh_tokens WHERE user_id = '{idle_id}'"), "0")
         self.assertEqual(self.stack.get("/api/v1/auth/me", token=idle["access_token"]).status, 401)
         self.assertEqual(self.stack.get("/api/v1/auth/me", token=fresh["access_token"]).status, 200)
@@ -204,6 +213,43 @@ class ChatctlTest(unittest.TestCase):
         r = self.chatctl("gc")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("deleted 0 idle guests", r.stdout)
+
+    def test_deleting_a_user_tells_the_other_members(self):
+        alice, bob, carol = (create_user(self.stack) for _ in range(3))
+
+        def group(owner, title, members):
+            r = self.stack.post("/api/v1/conversations", {"kind": "group", "title": title,
+                                                          "member_ids": [m.id for m in members]},
+                                token=owner.token)
+            self.assertEqual(r.status, 201, r)
+            return r.json()["id"]
+
+        owned = group(alice, "alice's", [bob, carol])
+        joined = group(bob, "bob's", [alice, carol])
+        untouched = group(bob, "no alice", [carol])
+        mark = self.sql("SELECT coalesce(max(id), 0) FROM events")
+
+        r = self.chatctl("user", "delete", alice.username)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = self.sql(f"SELECT kind || '|' || conversation_id || '|' || recipients::text || '|' || payload::text "
+                        f"FROM events WHERE id > {mark} ORDER BY id").splitlines()
+        events = {}
+        for row in rows:
+            kind, cid, recipients, payload = row.split("|", 3)
+            events[cid] = (kind, sorted(recipients.strip("{}").split(",")), json.loads(payload))
+        self.assertEqual(set(events), {owned, joined})
+        kind, recipients, payload = events[owned]
+        self.assertEqual((kind, recipients), ("conversation.deleted", sorted([bob.id, carol.id])))
+        self.assertEqual(payload["conversation"]["id"], owned)
+        kind, recipients, payload = events[joined]
+        self.assertEqual((kind, recipients), ("member.removed", sorted([bob.id, carol.id])))
+        self.assertEqual(payload["user_id"], alice.id)
+        self.assertEqual(sorted(m["id"] for m in payload["conversation"]["members"]), sorted([bob.id, carol.id]))
+        # The deletion itself happened, as before.
+        self.assertEqual(self.sql(f"SELECT count(*) FROM conversations WHERE id = '{owned}'"), "0")
+        self.assertEqual(self.sql(f"SELECT count(*) FROM conversation_members WHERE conversation_id = '{joined}'"),
+                         "2")
+        self.assertEqual(self.stack.get(f"/api/v1/conversations/{untouched}", token=carol.token).status, 200)
 
     def test_gc_finishes_replies_orphaned_by_a_dead_worker(self):
         owner = self.stack.post("/api/v1/auth/guest", {}).json()

@@ -34,6 +34,7 @@
 #include <algorithm>
 
 #include "api/common.h"
+#include "api/conversation_events.h"
 #include "api/handlers.h"
 #include "api/principal.h"
 #include "api/render.h"
@@ -98,29 +99,6 @@ std::vector<std::string> MemberIdsOf(const store::ConversationRecord& c) {
   std::vector<std::string> ids;
   for (const auto& m : c.members) ids.push_back(m.user.id);
   return ids;
-}
-
-// Emits `kind` about `snapshot` to `recipients`. A frame's Conversation carries the receiver's
-// own archived flag, so the recipients are split by that flag (one event each, at most two);
-// recipients who are not members (any more) get it unarchived. Call it after every write of the
-// transaction (emit_event must come last).
-void EmitConversationEvent(soci::session& s, const store::ConversationRecord& snapshot,
-                           std::string_view kind, const ConversationEventFields& fields,
-                           const std::vector<std::string>& recipients) {
-  std::vector<std::string> by_flag[2];
-  for (const std::string& user : recipients) {
-    bool archived = false;
-    for (const auto& m : snapshot.members) {
-      if (m.user.id == user) archived = m.archived;
-    }
-    by_flag[archived ? 1 : 0].push_back(user);
-  }
-  for (int flag = 0; flag < 2; ++flag) {
-    if (by_flag[flag].empty()) continue;
-    store::ConversationRecord view = snapshot;
-    view.archived = flag == 1;
-    store::EmitEvent(s, snapshot.id, kind, ConversationEventPayload(view, fields), by_flag[flag]);
-  }
 }
 
 // The caller leaves `c` (locked, caller a member): member.removed to the rest and to the caller.

@@ -2,7 +2,9 @@
 // statement (guests in batches), so gc never holds locks for long and can be interrupted and
 // rerun at any time: it only deletes what is already dead.
 //
-//   * guests idle for longer than GUEST_TTL, with everything they own (the schema's cascades);
+//   * guests idle for longer than GUEST_TTL, with everything they own (the schema's cascades),
+//     one transaction per guest that also tells the other members of its conversations
+//     (conversation.deleted / member.removed, api/conversation_events.h);
 //   * refresh tokens that are expired or revoked (spent ones of live families stay until they
 //     expire: they are the tripwire of reuse detection, store/tokens_repo.h);
 //   * login-failure counters idle for a day;
@@ -16,6 +18,7 @@
 
 #include <cstdio>
 
+#include "api/conversation_events.h"
 #include "api/render.h"
 #include "cli/commands.h"
 #include "store/conversations_repo.h"
@@ -28,6 +31,29 @@
 
 namespace chatd::cli {
 namespace {
+
+int64_t DeleteIdleGuests(soci::session& session, int64_t idle_seconds) {
+  constexpr int kBatch = 200;
+  int64_t total = 0;
+  for (;;) {
+    std::vector<std::string> ids = store::IdleGuestIds(session, idle_seconds, kBatch);
+    int64_t deleted = 0;
+    for (const std::string& id : ids) {
+      soci::transaction tx(session);
+      api::AnnounceUserDeparture(session, id);
+      if (store::DeleteIdleGuest(session, id, idle_seconds)) {
+        tx.commit();  // with its announcements
+        ++deleted;
+      } else {
+        tx.rollback();  // it came back meanwhile: no announcement either
+      }
+    }
+    total += deleted;
+    // A guest that came back is skipped by the next batch's query; stop when a batch was short
+    // or freed nothing (every one of them came back).
+    if (static_cast<int>(ids.size()) < kBatch || deleted == 0) return total;
+  }
+}
 
 int64_t FinishOrphanedReplies(soci::session& session) {
   constexpr int kBatch = 100;
@@ -66,7 +92,7 @@ int Gc(const EnvLookup& env) {
   }
   try {
     soci::session session(soci::postgresql, config->database_url);
-    int64_t guests = store::UsersRepo(session).DeleteIdleGuests(config->guest_ttl.count());
+    int64_t guests = DeleteIdleGuests(session, config->guest_ttl.count());
     int64_t tokens = store::RefreshTokensRepo(session).DeleteDead();
     int64_t failures = store::LoginThrottle(session).DeleteStale();
     int64_t orphans = FinishOrphanedReplies(session);

@@ -20,9 +20,11 @@
 #include <optional>
 #include <string>
 
+#include "api/conversation_events.h"
 #include "auth/password.h"
 #include "cli/commands.h"
 #include "core/text.h"
+#include "store/maintenance_repo.h"
 #include "store/users_repo.h"
 
 namespace chatd::cli {
@@ -248,9 +250,16 @@ int UserDelete(const EnvLookup& env, const std::string& username) {
   if (!config.ok()) return Fail(kCmd, config.status().detail());
   try {
     soci::session session(soci::postgresql, config->database_url);
+    // One transaction: the other members learn of it (conversation.deleted for what the user
+    // owned, member.removed elsewhere) exactly when the deletion commits.
+    soci::transaction tx(session);
+    std::optional<std::string> id = store::UserIdByUsername(session, username);
+    if (!id) return Fail(kCmd, "no user is named " + username);
+    api::AnnounceUserDeparture(session, *id);
     if (!store::UsersRepo(session).DeleteByUsername(username)) {
       return Fail(kCmd, "no user is named " + username);
     }
+    tx.commit();
     std::printf("deleted user %s and everything it owned\n", AsciiLower(username).c_str());
     return 0;
   } catch (const std::exception& e) {

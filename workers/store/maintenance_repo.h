@@ -1,4 +1,6 @@
-// What `chatctl gc` reads to finish replies orphaned by a worker that died mid-reply.
+// What `chatctl gc` and `chatctl user delete` need beyond the API's repositories: the idle guests
+// one by one (so that their deletion can announce itself to the other members, api/
+// conversation_events.h), a user's memberships, and the replies orphaned by a dead worker.
 //
 // A worker refreshes its replies' generations.heartbeat_at about every few seconds while they
 // stream (api/reply_bus.h). A row whose heartbeat stopped long ago belongs to a worker that
@@ -14,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,19 @@ struct OrphanedReply {
   std::string model;
   std::string sources_json;
 };
+
+// The id of the user named `username` (compared lowercased, as stored), if any.
+std::optional<std::string> UserIdByUsername(soci::session& s, const std::string& username);
+
+// The conversations `user_id` is a member of (any kind, owned or not).
+std::vector<std::string> ConversationIdsOfMember(soci::session& s, const std::string& user_id);
+
+// Up to `batch` guests idle for longer than `idle_seconds`, oldest first.
+std::vector<std::string> IdleGuestIds(soci::session& s, int64_t idle_seconds, int batch);
+
+// Deletes the guest `id` if it is still idle for longer than `idle_seconds` (it may have come
+// back since IdleGuestIds), with everything it owns (the schema's cascades). False otherwise.
+bool DeleteIdleGuest(soci::session& s, const std::string& id, int64_t idle_seconds);
 
 // Up to `limit` replies whose generation's heartbeat is older than `stale_seconds`, locked.
 std::vector<OrphanedReply> LockOrphanedReplies(soci::session& s, int64_t stale_seconds, int limit);

@@ -106,14 +106,6 @@ constexpr const char* kSetRole =
 constexpr const char* kDeleteByUsername =
     "DELETE FROM users WHERE username = lower(CAST(:username AS text)) RETURNING id::text";
 
-// One batch of idle guests, oldest first (users_guest_last_active_idx).
-constexpr const char* kDeleteIdleGuests =
-    "WITH doomed AS (SELECT id FROM users WHERE is_guest "
-    "AND last_active_at < now() - CAST(:idle AS double precision) * interval '1 second' "
-    "ORDER BY last_active_at LIMIT :batch), "
-    "deleted AS (DELETE FROM users u USING doomed WHERE u.id = doomed.id RETURNING 1) "
-    "SELECT count(*) FROM deleted";
-
 #undef CHATD_USER_COLUMNS
 
 UserRecord UserFromRow(const soci::row& r) {
@@ -388,18 +380,6 @@ bool UsersRepo::DeleteByUsername(std::string_view username) {
   std::string name(username), id;
   s_ << kDeleteByUsername, soci::use(name, "username"), soci::into(id);
   return s_.got_data();
-}
-
-int64_t UsersRepo::DeleteIdleGuests(int64_t idle_seconds, int batch) {
-  long long idle = idle_seconds;
-  int64_t total = 0;
-  for (;;) {
-    long long deleted = 0;
-    s_ << kDeleteIdleGuests, soci::use(idle, "idle"), soci::use(batch, "batch"),
-        soci::into(deleted);
-    total += deleted;
-    if (deleted < batch) return total;
-  }
 }
 
 }  // namespace chatd::store

@@ -150,9 +150,8 @@ class UsersRepo {
   bool SetRole(std::string_view username, std::string_view role);
   // Deletes the user (any kind) and, by cascade, everything it owns; false when not found.
   bool DeleteByUsername(std::string_view username);
-  // Deletes guests idle for more than `idle_seconds`, `batch` at a time (short transactions);
-  // returns how many.
-  int64_t DeleteIdleGuests(int64_t idle_seconds, int batch = 500);
+  // (Idle guests are deleted one at a time by chatctl gc, store/maintenance_repo.h, so that each
+  // deletion can announce itself to the other members of the guest's conversations.)
 
  private:
   soci::session& s_;

@@ -1,0 +1,53 @@
+// Conversation events shared by the API's handlers and chatctl. See conversation_events.h.
+
+#include "api/conversation_events.h"
+
+#include <algorithm>
+
+#include "store/maintenance_repo.h"
+
+namespace chatd::api {
+
+void EmitConversationEvent(soci::session& s, const store::ConversationRecord& snapshot,
+                           std::string_view kind, const ConversationEventFields& fields,
+                           const std::vector<std::string>& recipients) {
+  std::vector<std::string> by_flag[2];
+  for (const std::string& user : recipients) {
+    bool archived = false;
+    for (const auto& m : snapshot.members) {
+      if (m.user.id == user) archived = m.archived;
+    }
+    by_flag[archived ? 1 : 0].push_back(user);
+  }
+  for (int flag = 0; flag < 2; ++flag) {
+    if (by_flag[flag].empty()) continue;
+    store::ConversationRecord view = snapshot;
+    view.archived = flag == 1;
+    store::EmitEvent(s, snapshot.id, kind, ConversationEventPayload(view, fields), by_flag[flag]);
+  }
+}
+
+int64_t AnnounceUserDeparture(soci::session& s, const std::string& user_id) {
+  int64_t announced = 0;
+  for (const std::string& id : store::ConversationIdsOfMember(s, user_id)) {
+    std::optional<store::ConversationRecord> snapshot = store::LoadConversationSnapshot(s, id);
+    if (!snapshot) continue;
+    std::vector<std::string> others;
+    for (const auto& m : snapshot->members) {
+      if (m.user.id != user_id) others.push_back(m.user.id);
+    }
+    if (others.empty()) continue;
+    if (snapshot->owner_id == user_id) {
+      EmitConversationEvent(s, *snapshot, "conversation.deleted", {user_id, std::nullopt, {}},
+                            others);
+    } else {
+      store::ConversationRecord after = *snapshot;
+      std::erase_if(after.members, [&](const auto& m) { return m.user.id == user_id; });
+      EmitConversationEvent(s, after, "member.removed", {user_id, user_id, {}}, others);
+    }
+    ++announced;
+  }
+  return announced;
+}
+
+}  // namespace chatd::api
