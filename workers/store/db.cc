@@ -77,7 +77,11 @@ Result<Lease> Database::Acquire() {
   soci::session& s = pool_->at(pos);
   if (!Connected(s)) {
     try {
-      if (s.get_backend()) s.close();
+      if (s.get_backend()) {
+        // Open but broken (found before use): counted like one GiveBack closes after use.
+        s.close();
+        if (observer_.on_reconnect) observer_.on_reconnect();
+      }
       s.open(soci::postgresql, url_);
       if (PGconn* conn = NativeConnection(s)) PQsetNoticeProcessor(conn, LogNotice, nullptr);
     } catch (const std::exception& e) {
