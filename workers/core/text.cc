@@ -3,6 +3,9 @@
 
 #include "core/text.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace chatd {
 namespace {
 
@@ -47,11 +50,28 @@ bool IsSpace(char32_t c) {
 }  // namespace
 
 bool IsValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
+  // Runs of ASCII, the bulk of what is checked (every JSON key and id, most text), are skipped
+  // eight bytes at a time; only the other bytes go through the decoder. Profiles of the list
+  // endpoints showed the byte-by-byte decoder as the JSON writer's main cost.
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, sizeof word);
+      if ((word & kHighBits) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     char32_t cp;
-    int n = Decode(s, i, &cp);
-    if (n == 0) return false;
-    i += static_cast<size_t>(n);
+    int len = Decode(s, i, &cp);
+    if (len == 0) return false;
+    i += static_cast<size_t>(len);
   }
   return true;
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace chatd {
 namespace {
 
@@ -15,6 +17,29 @@ TEST(TextTest, ValidatesUtf8) {
   EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xFF"));
+}
+
+// The validator skips ASCII eight bytes at a time: a bad (or good multi-byte) sequence must be
+// judged the same at every offset and alignment, at the end of the input and across a word.
+TEST(TextTest, ValidatesUtf8AtEveryOffset) {
+  const std::string bad[] = {"\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                             "\xFF", "\x80"};
+  const std::string good[] = {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"};
+  for (size_t prefix = 0; prefix < 20; ++prefix) {
+    for (size_t suffix : {0, 1, 7, 8, 9}) {
+      const std::string head(prefix, 'a'), tail(suffix, 'z');
+      for (const std::string& b : bad) {
+        EXPECT_FALSE(IsValidUtf8(head + b + tail)) << prefix << "/" << suffix;
+      }
+      for (const std::string& g : good) {
+        EXPECT_TRUE(IsValidUtf8(head + g + tail)) << prefix << "/" << suffix;
+        // A valid sequence cut short by the end of the input, after a run of ASCII.
+        EXPECT_FALSE(IsValidUtf8(head + g.substr(0, g.size() - 1))) << prefix;
+      }
+    }
+  }
+  EXPECT_TRUE(IsValidUtf8(std::string(1000, 'x')));
+  EXPECT_TRUE(IsValidUtf8(""));
 }
 
 TEST(TextTest, CountsCharactersNotBytes) {
