@@ -66,6 +66,9 @@ class FoundationTest(unittest.TestCase):
         self.assertProblem(self.stack.request("POST", "/api/v1/health", raw=big,
                                               headers={"Content-Type": "application/json"}),
                            413, "PAYLOAD_TOO_LARGE")
+        # Headers beyond large_client_header_buffers (nginx's 494) are a malformed request.
+        self.assertProblem(self.stack.get("/api/v1/health", headers={"X-Big": "b" * 40000}), 400,
+                           "VALIDATION_ERROR")
 
     def test_status_and_metrics_are_served_on_loopback(self):
         status = self.stack.status(full=True)
