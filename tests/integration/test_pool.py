@@ -380,7 +380,10 @@ class PoolTest(unittest.TestCase):
         r = stack.get("/api/v1/ready")
         self.assertEqual(r.status, 503, r)
         self.assertEqual(r.json()["checks"]["database"], "error")
-        self.assertEqual(stack.get(sleep_path(0, db=True)).status, 503)
+        down = stack.get(sleep_path(0, db=True))
+        self.assertEqual(down.status, 503)
+        self.assertEqual(down.json()["code"], "SERVICE_UNAVAILABLE")
+        self.assertGreaterEqual(int(down.headers["retry-after"]), 1)  # clients know when to retry
         self.assertEqual(stack.get(HEALTH).status, 200)
 
         pg.start()

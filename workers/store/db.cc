@@ -35,6 +35,11 @@ void LogNotice(void*, const char* message) {
 // or the EOF of a restarted server. Reconnecting before use, rather than failing the request and
 // retrying, keeps the first request after a restart from failing (and the statement cache of
 // store/statements.h starts afresh with the new connection).
+// Retry-After of the 503s: a busy pool frees up within moments; a database that is down (a
+// restart, a failover) takes a little longer.
+constexpr int kBusyRetryAfterS = 1;
+constexpr int kDownRetryAfterS = 5;
+
 bool Connected(soci::session& s) {
   PGconn* conn = s.get_backend() ? NativeConnection(s) : nullptr;
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) return false;
@@ -67,7 +72,8 @@ Result<Lease> Database::Acquire() {
   if (!pool_->try_lease(pos, acquire_timeout_ms_)) {
     if (observer_.on_wait_timeout) observer_.on_wait_timeout();
     LogWarn("database pool exhausted").Int("timeout_ms", acquire_timeout_ms_);
-    return Status::Unavailable("The service is busy. Please try again in a moment.");
+    return Status::Unavailable("The service is busy. Please try again in a moment.")
+        .WithRetryAfter(kBusyRetryAfterS);
   }
   if (observer_.on_acquire) {
     observer_.on_acquire(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -87,7 +93,8 @@ Result<Lease> Database::Acquire() {
     } catch (const std::exception& e) {
       pool_->give_back(pos);
       LogWarn("database connection failed").Str("error", e.what());
-      return Status::Unavailable("The database is unavailable. Please try again shortly.");
+      return Status::Unavailable("The database is unavailable. Please try again shortly.")
+          .WithRetryAfter(kDownRetryAfterS);
     }
   }
   return Lease(this, pos, &s);
@@ -129,7 +136,8 @@ Status Database::Run(const std::function<Status(soci::session&)>& work, bool ide
       LogInfo("database connection lost; retrying once").Str("error", e.what());
     }
   }
-  return Status::Unavailable("The database is unavailable. Please try again shortly.");
+  return Status::Unavailable("The database is unavailable. Please try again shortly.")
+      .WithRetryAfter(kDownRetryAfterS);
 }
 
 std::string SqlState(const std::exception& e) {
@@ -158,7 +166,8 @@ Status Database::MapDbError(const std::exception& e) {
   std::string state = SqlState(e);
   if (IsConnectionError(e)) {
     LogWarn("database unavailable").Str("sqlstate", state).Str("error", e.what());
-    return Status::Unavailable("The database is unavailable. Please try again shortly.");
+    return Status::Unavailable("The database is unavailable. Please try again shortly.")
+        .WithRetryAfter(kDownRetryAfterS);
   }
   if (state == "23505") {
     return Status(ErrorCode::kConflict, "This conflicts with something that already exists.");
@@ -166,7 +175,8 @@ Status Database::MapDbError(const std::exception& e) {
   if (state == "40001" || state == "40P01" || state == "55P03" || state == "53300" ||
       state == "57014") {
     LogWarn("database contention").Str("sqlstate", state).Str("error", e.what());
-    return Status::Unavailable("The service is busy. Please try again in a moment.");
+    return Status::Unavailable("The service is busy. Please try again in a moment.")
+        .WithRetryAfter(kBusyRetryAfterS);
   }
   if (state == "23503") return Status::NotFound();
   if (state == "23514" || state == "22001" || state == "22P02" || state == "22023") {
