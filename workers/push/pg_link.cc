@@ -7,6 +7,22 @@
 #include "core/log.h"
 
 namespace chatd::push {
+namespace {
+
+// Every call here blocks the daemon's one event loop, so none may block for long: connecting gives
+// up after kConnectTimeoutS (DATABASE_URL's own connect_timeout, if it sets one, is overridden),
+// and the query connection's statements are cut after kStatementTimeoutMs. A slow or unreachable
+// PostgreSQL then costs the WebSocket traffic seconds, not minutes of a TCP timeout.
+constexpr const char* kConnectTimeoutS = "5";
+constexpr const char* kSetStatementTimeout = "SET statement_timeout = 5000";
+
+PGconn* Connect(const std::string& url) {
+  const char* keys[] = {"dbname", "connect_timeout", nullptr};
+  const char* values[] = {url.c_str(), kConnectTimeoutS, nullptr};
+  return PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+}
+
+}  // namespace
 
 PgLink::PgLink(boost::asio::io_context& io, std::string url, NotifyHandler on_notify,
                std::function<void()> on_reconnect)
@@ -45,7 +61,7 @@ void PgLink::DropListener() {
 
 void PgLink::ConnectListener() {
   if (stopped_) return;
-  PGconn* conn = PQconnectdb(url_.c_str());
+  PGconn* conn = Connect(url_);
   bool ok = PQstatus(conn) == CONNECTION_OK;
   if (ok) {
     PGresult* r = PQexec(conn, "LISTEN chatd_events; LISTEN chatd_ephemeral");
@@ -97,7 +113,11 @@ void PgLink::WaitForNotifications() {
 PGconn* PgLink::QueryConnection() {
   if (query_conn_ && PQstatus(query_conn_) == CONNECTION_OK) return query_conn_;
   if (query_conn_) PQfinish(query_conn_);
-  query_conn_ = PQconnectdb(url_.c_str());
+  query_conn_ = Connect(url_);
+  if (PQstatus(query_conn_) == CONNECTION_OK) {
+    PGresult* r = PQexec(query_conn_, kSetStatementTimeout);
+    PQclear(r);
+  }
   if (PQstatus(query_conn_) != CONNECTION_OK) {
     LogWarn("push: cannot connect to the database").Str("error", PQerrorMessage(query_conn_));
     PQfinish(query_conn_);

@@ -9,7 +9,8 @@
 // The query connection runs short synchronous queries (fetch events by id, replay for a resuming
 // client, list a conversation's members). They take a millisecond or two on a local database;
 // blocking the loop for that long is the price of simplicity here (a query thread would be the
-// next step if it ever shows in the latency figures).
+// next step if it ever shows in the latency figures). To bound the worst case, both connections
+// give up connecting after 5 s and the query connection's statements after 5 s.
 //
 // Not thread-safe: everything runs on the io_context's thread.
 
