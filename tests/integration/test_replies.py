@@ -631,6 +631,18 @@ class TitleModelTest(unittest.TestCase):
                 f"SELECT count(*) FROM events WHERE conversation_id = '{cid}' "
                 f"AND kind = 'conversation.updated'", db=stack.database).strip()
             self.assertEqual(updated, "1")
+            # The client never waits for the title: a streamed reply's stream ends at `done`
+            # while the (slow, here) title call is still running, and the title arrives after.
+            slow = "Which tent for a rainy weekend [[fake:delay_ms=4000]]"
+            stream = SseStream(stack, f"{API}/chat", {"message": slow}, u.token, timeout=60)
+            events = stream.events()  # to the end of the stream
+            self.assertEqual(events[-1][0], "done")
+            slow_cid = events[0][1]["conversation_id"]
+            pending = [q for q in fake.requests() if q["model"] == "namer" and slow in q["last_user"]]
+            self.assertEqual([q["outcome"] for q in pending], ["in_progress"])
+            wait_until(lambda: stack.get(f"{API}/conversations/{slow_cid}", token=u.token).json()["title"]
+                       .startswith("You said: Which tent"), timeout=30)
+
             # Later turns never call it again; a chat the user titled is never renamed.
             self.assertEqual(stack.post(f"{API}/conversations/{cid}/messages", {"content": "And food?"},
                                         token=u.token).status, 201)
@@ -639,7 +651,7 @@ class TitleModelTest(unittest.TestCase):
             self.assertEqual(stack.post(f"{API}/conversations/{mine}/messages", {"content": text},
                                         token=u.token).status, 201)
             self.assertEqual(stack.get(f"{API}/conversations/{mine}", token=u.token).json()["title"], "Mine")
-            self.assertEqual(len([q for q in fake.requests() if q["model"] == "namer"]), 1)
+            self.assertEqual(len([q for q in fake.requests() if q["model"] == "namer"]), 2)
         finally:
             stack.close()
             fake.close()

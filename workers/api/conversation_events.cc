@@ -27,8 +27,7 @@ void EmitConversationEvent(soci::session& s, const store::ConversationRecord& sn
   }
 }
 
-int64_t AnnounceUserDeparture(soci::session& s, const std::string& user_id) {
-  int64_t announced = 0;
+void AnnounceUserDeparture(soci::session& s, const std::string& user_id) {
   for (const std::string& id : store::ConversationIdsOfMember(s, user_id)) {
     std::optional<store::ConversationRecord> snapshot = store::LoadConversationSnapshot(s, id);
     if (!snapshot) continue;
@@ -45,9 +44,7 @@ int64_t AnnounceUserDeparture(soci::session& s, const std::string& user_id) {
       std::erase_if(after.members, [&](const auto& m) { return m.user.id == user_id; });
       EmitConversationEvent(s, after, "member.removed", {user_id, user_id, {}}, others);
     }
-    ++announced;
   }
-  return announced;
 }
 
 }  // namespace chatd::api

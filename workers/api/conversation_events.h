@@ -33,7 +33,7 @@ void EmitConversationEvent(soci::session& s, const store::ConversationRecord& sn
 // conversation the user is in what the deletion does to it. The conversations it owns go with it
 // (the schema's cascade): conversation.deleted to their other members. From the others it is
 // removed: member.removed, with the conversation as it will be, to the remaining members. Call it
-// in the deleting transaction, before the DELETE. Returns the number of events' conversations.
-int64_t AnnounceUserDeparture(soci::session& s, const std::string& user_id);
+// in the deleting transaction, before the DELETE.
+void AnnounceUserDeparture(soci::session& s, const std::string& user_id);
 
 }  // namespace chatd::api

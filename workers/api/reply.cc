@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "api/conversation_events.h"
 #include "api/render.h"
 #include "api/reply_bus.h"
 #include "core/log.h"
@@ -59,22 +60,15 @@ bool WriteEvent(http::ResponseWriter& writer, std::string_view event, std::strin
   return writer.Write(frame) && writer.Flush();
 }
 
-// The emit of conversation.updated (title) to the members, split by their archived flag as every
-// conversation event is (api/conversations.cc).
+// conversation.updated (title) to the members, as every conversation event is emitted.
 void EmitTitleChanged(soci::session& s, const std::string& conversation_id,
                       const std::string& actor_id) {
   auto snapshot = store::LoadConversationSnapshot(s, conversation_id);
   if (!snapshot) return;
-  std::vector<std::string> by_flag[2];
-  for (const auto& m : snapshot->members) by_flag[m.archived ? 1 : 0].push_back(m.user.id);
-  for (int flag = 0; flag < 2; ++flag) {
-    if (by_flag[flag].empty()) continue;
-    store::ConversationRecord view = *snapshot;
-    view.archived = flag == 1;
-    store::EmitEvent(s, conversation_id, "conversation.updated",
-                     ConversationEventPayload(view, {actor_id, std::nullopt, {"title"}}),
-                     by_flag[flag]);
-  }
+  std::vector<std::string> members;
+  for (const auto& m : snapshot->members) members.push_back(m.user.id);
+  EmitConversationEvent(s, *snapshot, "conversation.updated", {actor_id, std::nullopt, {"title"}},
+                        members);
 }
 
 // The final state of a reply from what the provider returned.
@@ -483,7 +477,11 @@ void RunReply(Services& services, PreparedReply p, const http::Request& request,
   }
 
   Answer(request, writer, answer, p, client_here, failure, stored);
-  if (stored && stored->status == "complete") RetitleWithModel(services, p);
+  if (stored && stored->status == "complete" && p.auto_title &&
+      !services.config->title_model.empty()) {
+    writer.End();  // the client does not wait for the title (it arrives as conversation.updated)
+    RetitleWithModel(services, p);
+  }
 }
 
 void AnswerStored(const http::Request& request, http::ResponseWriter& writer,

@@ -18,7 +18,9 @@ std::string Param(FCGX_ParamArray envp, const char* name) {
 
 class Writer : public http::ResponseWriter {
  public:
-  explicit Writer(FCGX_Request* req) : req_(req) {}
+  // `accepted`: the slot's flag that the request is still open (End finishes it early, and the
+  // slot's own Finish then has nothing left to do).
+  Writer(FCGX_Request* req, bool* accepted) : req_(req), accepted_(accepted) {}
 
   void Reset() {
     begun_ = false;
@@ -53,6 +55,13 @@ class Writer : public http::ResponseWriter {
   bool begun() const override { return begun_; }
   int status() const override { return status_; }
 
+  void End() override {
+    if (!begun_ || !*accepted_) return;
+    failed_ = true;  // nothing more goes out: the request's streams are gone after the finish
+    *accepted_ = false;
+    FCGX_Finish_r(req_);
+  }
+
  private:
   bool Put(std::string_view data) {
     if (failed_) return false;
@@ -68,6 +77,7 @@ class Writer : public http::ResponseWriter {
   }
 
   FCGX_Request* req_;
+  bool* accepted_;
   bool begun_ = false;
   bool failed_ = false;
   int status_ = 0;
@@ -82,8 +92,8 @@ void InitLibrary() {
 
 struct RequestSlot::Impl {
   FCGX_Request req{};
-  Writer writer{&req};
   bool accepted = false;
+  Writer writer{&req, &accepted};
 };
 
 RequestSlot::RequestSlot(int listen_fd) : impl_(std::make_unique<Impl>()) {

@@ -81,6 +81,11 @@ class ResponseWriter {
   virtual bool Flush() = 0;
   virtual bool begun() const = 0;
   virtual int status() const = 0;
+  // Ends the response now, once it is complete (after Begin/Send): the client has all of it and
+  // the handler may go on with work whose outcome the client does not wait for; nothing more can
+  // be written. Before Begin it does nothing. The default does nothing at all: the response then
+  // ends when the handler returns.
+  virtual void End() {}
 
   // Sends a whole response.
   void Send(const Response& r);

@@ -252,7 +252,8 @@ std::string RenderPushMetrics(const PushMetrics& m, size_t connections, size_t u
   metric("chatd_push_events_total", "counter", "Stored events fanned out.", m.events);
   metric("chatd_push_ephemeral_total", "counter", "Typing and delta frames fanned out.",
          m.ephemeral);
-  metric("chatd_push_frames_sent_total", "counter", "Frames queued on connections.", m.frames_sent);
+  metric("chatd_push_frames_sent_total", "counter",
+         "Event and ephemeral frames queued on connections (not replays).", m.frames_sent);
   metric("chatd_push_replayed_events_total", "counter", "Events replayed to resuming clients.",
          m.replayed);
   metric("chatd_push_replays_expired_total", "counter",

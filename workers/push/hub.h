@@ -40,7 +40,7 @@ struct PushMetrics {
   uint64_t slow_consumers = 0;       // closed 4008: the send queue overflowed
   uint64_t events = 0;               // stored events fetched from the log and fanned out
   uint64_t ephemeral = 0;            // typing / message.delta frames received from PostgreSQL
-  uint64_t frames_sent = 0;          // frames queued on connections (events, deltas, replies)
+  uint64_t frames_sent = 0;          // event and ephemeral frames queued on connections
   uint64_t replayed = 0;             // events replayed to resuming clients
   uint64_t replays_expired = 0;      // resumes whose cursor was older than the kept log
   uint64_t listener_reconnects = 0;  // LISTEN connection re-established after a loss
