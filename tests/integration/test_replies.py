@@ -638,8 +638,9 @@ class TitleModelTest(unittest.TestCase):
             events = stream.events()  # to the end of the stream
             self.assertEqual(events[-1][0], "done")
             slow_cid = events[0][1]["conversation_id"]
+            # (Not sent yet, or sent and still running: either way not answered.)
             pending = [q for q in fake.requests() if q["model"] == "namer" and slow in q["last_user"]]
-            self.assertEqual([q["outcome"] for q in pending], ["in_progress"])
+            self.assertNotIn("complete", [q["outcome"] for q in pending])
             wait_until(lambda: stack.get(f"{API}/conversations/{slow_cid}", token=u.token).json()["title"]
                        .startswith("You said: Which tent"), timeout=30)
 

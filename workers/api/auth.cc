@@ -137,6 +137,26 @@ std::string StartRefreshFamily(soci::session& session, const Config& c,
   return token;
 }
 
+// A new account and its first session, created in one transaction (signup, guest).
+struct CreatedAccount {
+  store::UserRecord user;
+  std::string refresh_token;
+};
+Result<CreatedAccount> CreateAccount(Services& s, const store::NewUser& user) {
+  std::optional<CreatedAccount> created;
+  Status st = s.db->Run([&](soci::session& session) {
+    soci::transaction tx(session);
+    auto inserted = store::UsersRepo(session).Create(user);
+    if (!inserted.ok()) return inserted.status();
+    std::string token = StartRefreshFamily(session, *s.config, inserted->id);
+    tx.commit();
+    created = CreatedAccount{std::move(inserted.value()), std::move(token)};
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return std::move(*created);
+}
+
 // A guest's username: "guest-" and 16 lowercase hex digits from the CSPRNG.
 std::string NewGuestUsername() {
   unsigned char bytes[8];
@@ -233,20 +253,10 @@ Result<http::Response> Signup(Services& s, const http::Request& request) {
   user.display_name = account->display_name.value_or(account->username);
   user.email = account->email.value;
   user.password_hash = std::move(hash.value());
-  std::optional<store::UserRecord> created;
-  std::string refresh_token;
-  Status st = s.db->Run([&](soci::session& session) {
-    soci::transaction tx(session);
-    auto inserted = store::UsersRepo(session).Create(user);
-    if (!inserted.ok()) return inserted.status();
-    refresh_token = StartRefreshFamily(session, *s.config, inserted->id);
-    tx.commit();
-    created = std::move(inserted.value());
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
-  LogInfo("account created").Str("user_id", created->id);
-  return AuthResult(201, s, *created, refresh_token);
+  auto created = CreateAccount(s, user);
+  if (!created.ok()) return created.status();
+  LogInfo("account created").Str("user_id", created->user.id);
+  return AuthResult(201, s, created->user, created->refresh_token);
 }
 
 Result<http::Response> Login(Services& s, const http::Request& request) {
@@ -324,28 +334,20 @@ Result<http::Response> Guest(Services& s, const http::Request& request) {
     Status finished = in.Finish();
     if (!finished.ok()) return finished;
   }
-  std::optional<store::UserRecord> created;
-  std::string refresh_token;
   // 64 random bits: a collision is next to impossible, but costs only another try.
-  for (int attempt = 0; attempt < 3 && !created; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     store::NewUser guest;
     guest.username = NewGuestUsername();
     guest.display_name = std::string(store::kGuestDisplayName);
     guest.is_guest = true;
-    Status st = s.db->Run([&](soci::session& session) {
-      soci::transaction tx(session);
-      auto inserted = store::UsersRepo(session).Create(guest);
-      if (!inserted.ok()) return inserted.status();
-      refresh_token = StartRefreshFamily(session, *s.config, inserted->id);
-      tx.commit();
-      created = std::move(inserted.value());
-      return Status::Ok();
-    });
-    if (!st.ok() && st.code() != ErrorCode::kUsernameTaken) return st;
+    auto created = CreateAccount(s, guest);
+    if (created.ok()) {
+      LogInfo("guest created").Str("user_id", created->user.id);
+      return AuthResult(201, s, created->user, created->refresh_token);
+    }
+    if (created.status().code() != ErrorCode::kUsernameTaken) return created.status();
   }
-  if (!created) return Status::Internal();
-  LogInfo("guest created").Str("user_id", created->id);
-  return AuthResult(201, s, *created, refresh_token);
+  return Status::Internal();
 }
 
 Result<http::Response> Upgrade(Services& s, const http::Request& request) {
