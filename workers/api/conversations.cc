@@ -32,10 +32,12 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "api/common.h"
 #include "api/conversation_events.h"
 #include "api/handlers.h"
+#include "api/page_cache.h"
 #include "api/principal.h"
 #include "api/render.h"
 #include "core/text.h"
@@ -292,6 +294,60 @@ Result<http::Response> CreateConversation(Services& services, const http::Reques
 
 // ---- GET /conversations -------------------------------------------------------------------------
 
+// GET /conversations through the page cache (api/page_cache.h): the page's keys and versions
+// first, then only the conversations whose rendering at that version is not cached, rendered and
+// kept (unless the last message is still streaming: its text grows without a version change). A
+// page thus costs its index range and primary-key reads, plus the full read of what changed.
+Result<http::Response> ListConversationsCached(Services& services, const Principal& me,
+                                               const store::ConversationFilter& filter) {
+  PageCache& cache = *services.message_pages;
+  auto key_of = [](const std::string& id, bool archived) {
+    return "c/" + id + (archived ? "/a" : "/n");
+  };
+  store::ConversationKeyPage keys;
+  std::vector<std::shared_ptr<const std::string>> bodies;
+  Status st = services.db->Run(
+      [&](soci::session& s) {
+        keys = store::ListConversationKeys(s, me.user_id, filter);
+        bodies.assign(keys.items.size(), nullptr);
+        std::vector<std::string> missing;
+        std::unordered_map<std::string, size_t> slot;
+        for (size_t i = 0; i < keys.items.size(); ++i) {
+          const store::ConversationKey& k = keys.items[i];
+          bodies[i] = cache.Find(key_of(k.id, k.archived), k.version.Tag());
+          if (!bodies[i]) {
+            missing.push_back(k.id);
+            slot[k.id] = i;
+          }
+        }
+        for (auto& [record, version] : store::LoadConversationsForList(s, me.user_id, missing)) {
+          json::Writer item;
+          WriteConversation(item, record);
+          auto body = std::make_shared<const std::string>(item.Take());
+          const bool streaming = record.last_message && record.last_message->status == "streaming";
+          if (!streaming) cache.Store(key_of(record.id, record.archived), version.Tag(), *body);
+          bodies[slot[record.id]] = std::move(body);
+        }
+        return Status::Ok();
+      },
+      /*idempotent=*/true);
+  if (!st.ok()) return st;
+  json::Writer w;
+  w.StartObject().Key("items").StartArray();
+  // A conversation left or deleted between the two reads is skipped.
+  for (const auto& body : bodies) {
+    if (body) w.Raw(*body);
+  }
+  w.EndArray().Key("next_cursor");
+  if (keys.next) {
+    w.String(store::EncodeConversationCursor(*keys.next));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return http::Response::Json(200, w.Take());
+}
+
 Result<http::Response> ListConversations(Services& services, const http::Request& r) {
   auto me = Authenticate(r, services);
   if (!me.ok()) return me.status();
@@ -325,6 +381,8 @@ Result<http::Response> ListConversations(Services& services, const http::Request
     if (!filter.after) errors.push_back({"cursor", "is not a cursor of this list"});
   }
   if (!errors.empty()) return Status::Invalid(std::move(errors));
+
+  if (services.message_pages) return ListConversationsCached(services, *me, filter);
 
   store::ConversationPage page;
   Status st = services.db->Run(

@@ -30,6 +30,7 @@
 
 #include "api/common.h"
 #include "api/handlers.h"
+#include "api/page_cache.h"
 #include "api/principal.h"
 #include "api/render.h"
 #include "api/reply.h"
@@ -454,9 +455,26 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
   auto id = PathId(r, "id");
   if (!id) return ConversationNotFound();
 
+  // A rendered page is reused while the conversation's version holds (api/page_cache.h). With
+  // nothing cached under this key there is nothing to compare, so the page is read at once (its
+  // statement returns the version too); otherwise the version is read first, and the page only
+  // when it moved.
+  PageCache* cache = services.message_pages.get();
+  const std::string key = *id +
+                          (direction == store::PageDirection::kLatest   ? "/l"
+                           : direction == store::PageDirection::kBefore ? "/b"
+                                                                        : "/a") +
+                          std::to_string(seq) + "/" + std::to_string(*limit);
+  std::shared_ptr<const std::string> cached;
   std::optional<store::MessagePage> page;
   Status st = services.db->Run(
       [&](soci::session& s) -> Status {
+        if (cache != nullptr && cache->Has(key)) {
+          auto version = store::LoadPageVersion(s, *id, me->user_id);
+          if (!version) return Status::NotFound("This conversation does not exist.");
+          cached = cache->Find(key, version->Tag());
+          if (cached) return Status::Ok();
+        }
         auto p = store::ListMessages(s, *id, me->user_id, direction, seq, *limit);
         if (!p.ok()) return p.status();
         page = std::move(*p);
@@ -464,10 +482,15 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
       },
       /*idempotent=*/true);
   if (!st.ok()) return st;
+  if (cached) return http::Response::Json(200, *cached);
 
   json::Writer w;
   w.StartObject().Key("items").StartArray();
-  for (const auto& m : page->items) WriteMessage(w, m);
+  bool streaming = false;
+  for (const auto& m : page->items) {
+    WriteMessage(w, m);
+    streaming = streaming || m.status == "streaming";
+  }
   w.EndArray().Key("next_cursor");
   if (page->more && !page->items.empty()) {
     w.String(direction == store::PageDirection::kAfter
@@ -477,7 +500,12 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
     w.Null();
   }
   w.EndObject();
-  return http::Response::Json(200, w.Take());
+  std::string body = w.Take();
+  // A streaming reply's text grows without a version change: such pages are always read afresh.
+  if (cache != nullptr && page->version && !streaming) {
+    cache->Store(key, page->version->Tag(), body);
+  }
+  return http::Response::Json(200, std::move(body));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include "api/services.h"
 
+#include "api/page_cache.h"
+
 namespace chatd::api {
 
 Result<std::unique_ptr<Services>> MakeServices(std::shared_ptr<const Config> config) {
@@ -23,6 +25,10 @@ Result<std::unique_ptr<Services>> MakeServices(std::shared_ptr<const Config> con
   auto migrations = store::ListMigrationFiles(config->migrations_dir);
   if (!migrations.ok()) return migrations.status();
   s->migrations = std::move(migrations.value());
+  if (config->page_cache_mb > 0) {
+    s->message_pages =
+        std::make_shared<PageCache>(static_cast<size_t>(config->page_cache_mb) << 20);
+  }
   return s;
 }
 

@@ -22,7 +22,8 @@ class Provider;
 
 namespace chatd::api {
 
-class ReplyBus;  // api/reply_bus.h
+class ReplyBus;   // api/reply_bus.h
+class PageCache;  // api/page_cache.h
 
 struct Services {
   std::shared_ptr<const Config> config;
@@ -32,6 +33,8 @@ struct Services {
   std::unique_ptr<auth::JwtCodec> jwt;
   std::unique_ptr<auth::PasswordHasher> hasher;
   std::unique_ptr<auth::PasswordDenylist> denylist;
+  // Rendered pages of messages, reused while their version holds; null when PAGE_CACHE_MB=0.
+  std::shared_ptr<PageCache> message_pages;
 
   // Assistant replies, set by main after fork. `llm` is null when no LLM_BASE_URL is configured
   // (assistant conversations then store user messages without replies); `replies` is this

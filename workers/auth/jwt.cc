@@ -162,7 +162,7 @@ std::string JwtCodec::Sign(const AccessClaims& claims) const {
       .EndObject();
   std::string token(kHeaderB64);
   token += '.';
-  token += Base64UrlEncode(payload.str());
+  token += Base64UrlEncode(payload.view());
   std::string mac = Mac(token);
   if (mac.empty()) {
     std::fputs("chatd: HMAC-SHA256 failed; cannot sign an access token\n", stderr);

@@ -251,6 +251,7 @@ Result<Config> LoadConfig(const EnvLookup& env) {
   r.String("DATABASE_URL", c.database_url);
   r.Integer("DB_POOL_SIZE", c.db_pool_size, 1, 64);
   r.Integer("DB_ACQUIRE_TIMEOUT_MS", c.db_acquire_timeout_ms, 10, 60000);
+  r.Integer("PAGE_CACHE_MB", c.page_cache_mb, 0, 4096);
 
   r.String("LISTEN", c.listen);
   if (auto mode = r.Raw("LISTEN_MODE")) {

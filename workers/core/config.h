@@ -42,6 +42,8 @@ struct Config {
   std::string database_url = "postgresql:///chatd";
   int db_pool_size = 4;
   int db_acquire_timeout_ms = 2000;
+  // Per worker process: rendered pages of messages kept for reuse (api/page_cache.h); 0 = off.
+  int page_cache_mb = 16;
 
   // Worker pool (chatd-workers).
   std::string listen = "/run/chatd/workers.sock";  // a unix path, or host:port

@@ -173,7 +173,8 @@ class Writer {
     return value ? String(*value) : Null();
   }
 
-  const std::string& str() const;
+  // The text so far (valid until the next write or Take()).
+  std::string_view view() const;
   std::string Take();
 
  private:

@@ -27,7 +27,9 @@ namespace {
 //   0 id, 1 kind, 2 title, 3 assistant_id, 4 owner_id, 5 archived (bool), 6 created_at,
 //   7 updated_at, 8 activity_us, 9 members (json), 10.. the last message (CHATD_MESSAGE_COLUMNS).
 // Over `p`, a row with conversations' columns plus the caller's `archived` and `last_activity_at`.
-#define CHATD_CONVERSATION_SELECT \
+// CHATD_CONVERSATION_SELECT_WITH(extra) appends `extra` columns after the last message's.
+#define CHATD_CONVERSATION_SELECT CHATD_CONVERSATION_SELECT_WITH("")
+#define CHATD_CONVERSATION_SELECT_WITH(extra) \
   "SELECT p.id::text, p.kind, p.title, p.assistant_id::text, p.owner_id::text, " \
   "p.archived, "     \
   CHATD_SQL_TS("p.created_at") ", " CHATD_SQL_TS("p.updated_at") ", "                            \
@@ -35,7 +37,7 @@ namespace {
   "(SELECT json_agg(json_build_array(mu.id, mu.username, mu.display_name, mm.role, mm.archived) " \
   "ORDER BY (mm.role = 'owner') DESC, mm.joined_at, mu.id) "                                     \
   "FROM conversation_members mm JOIN users mu ON mu.id = mm.user_id "                            \
-  "WHERE mm.conversation_id = p.id), " CHATD_MESSAGE_COLUMNS("lm", "lu") " FROM ("
+  "WHERE mm.conversation_id = p.id), " CHATD_MESSAGE_COLUMNS("lm", "lu") extra " FROM ("
 #define CHATD_CONVERSATION_TAIL                                                     \
   ") p LEFT JOIN messages lm ON lm.conversation_id = p.id AND lm.seq = p.last_seq " \
   "LEFT JOIN users lu ON lu.id = lm.sender_id "
@@ -79,8 +81,6 @@ constexpr const char* kListAfter = CHATD_LIST(CHATD_LIST_AFTER("$4", "$5"));
 constexpr const char* kListTitleAfter =
     CHATD_LIST(CHATD_LIST_TITLE("$4") CHATD_LIST_AFTER("$5", "$6"));
 #undef CHATD_LIST
-#undef CHATD_LIST_AFTER
-#undef CHATD_LIST_TITLE
 #undef CHATD_LIST_INNER
 
 // $1 conversation, $2 the caller.
@@ -97,8 +97,41 @@ constexpr const char* kConversationSnapshot = CHATD_CONVERSATION_SELECT
     "c.updated_at, c.last_activity_at, c.last_seq FROM conversations c "
     "WHERE c.id = CAST($1 AS uuid)" CHATD_CONVERSATION_TAIL;
 
+// The page cache's two statements (api/page_cache.h, sql/0003). First the page's keys only: the
+// same choice of rows as the list statements (the same inner query and bounds), each with its
+// conversation's version and the profiles epoch: `limit` index entries and primary-key reads,
+// nothing formatted. Columns: 0 id, 1 archived, 2 activity_us, 3 version, 4 profiles.
+#define CHATD_KEYS(filters)                                                                  \
+  "SELECT b.id::text, b.archived, CAST(extract(epoch FROM b.last_activity_at) * 1000000 AS " \
+  "bigint), b.version, e.profiles FROM (SELECT * FROM ("                                     \
+  "SELECT c.id, m.archived, m.last_activity_at, c.version "                                  \
+  "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "            \
+  "WHERE m.user_id = CAST($1 AS uuid) AND m.archived = $2 " filters                          \
+  "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT 101) bounded LIMIT $3) b " \
+  "CROSS JOIN page_cache_epoch e ORDER BY b.last_activity_at DESC, b.id DESC"
+constexpr const char* kListKeys = CHATD_KEYS("");
+constexpr const char* kListKeysTitle = CHATD_KEYS(CHATD_LIST_TITLE("$4"));
+constexpr const char* kListKeysAfter = CHATD_KEYS(CHATD_LIST_AFTER("$4", "$5"));
+constexpr const char* kListKeysTitleAfter =
+    CHATD_KEYS(CHATD_LIST_TITLE("$4") CHATD_LIST_AFTER("$5", "$6"));
+#undef CHATD_KEYS
+
+// Then the conversations that were not cached, in full, each with the version it was read at (the
+// same snapshot as its columns). $1 the caller, $2 '{...}' ids. Extra columns after the last
+// message: version, profiles.
+constexpr const char* kListByIds = CHATD_CONVERSATION_SELECT_WITH(
+    ", p.version, (SELECT profiles FROM page_cache_epoch)")
+    "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, m.archived, c.created_at, "
+    "c.updated_at, m.last_activity_at, c.last_seq, c.version "
+    "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE m.user_id = CAST($1 AS uuid) AND m.conversation_id = ANY(CAST($2 AS uuid[]))"
+    CHATD_CONVERSATION_TAIL;
+
 #undef CHATD_CONVERSATION_TAIL
 #undef CHATD_CONVERSATION_SELECT
+#undef CHATD_CONVERSATION_SELECT_WITH
+#undef CHATD_LIST_AFTER
+#undef CHATD_LIST_TITLE
 
 constexpr const char* kLockConversation =
     "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text "
@@ -281,6 +314,58 @@ ConversationPage ListConversations(soci::session& s, const std::string& user_id,
     page.next = page.items.back().position;
   }
   return page;
+}
+
+ConversationKeyPage ListConversationKeys(soci::session& s, const std::string& user_id,
+                                         const ConversationFilter& filter) {
+  const bool with_title = !filter.title_query.empty();
+  const bool with_after = filter.after.has_value();
+  const std::string pattern = with_title ? "%" + EscapeLikePattern(filter.title_query) + "%" : "";
+  const std::string after_id = with_after ? filter.after->id : std::string();
+  Params params;
+  const int limit = std::clamp(filter.limit, 1, kListInnerBound - 1);
+  params.Text(user_id).Bool(filter.archived).Int(limit + 1);
+  if (with_title) params.Text(pattern);
+  if (with_after) params.Int(filter.after->activity_us).Text(after_id);
+  const char* sql = with_title ? (with_after ? kListKeysTitleAfter : kListKeysTitle)
+                               : (with_after ? kListKeysAfter : kListKeys);
+  ConversationKeyPage page;
+  Rows rows = Query(s, sql, params);
+  page.items.reserve(rows.size());
+  for (int i = 0; i < rows.size(); ++i) {
+    ConversationKey k;
+    k.id = rows.Text(i, 0);
+    k.archived = rows.Bool(i, 1);
+    k.position = {rows.Int(i, 2), k.id};
+    k.version = {rows.Int(i, 3), rows.Int(i, 4)};
+    page.items.push_back(std::move(k));
+  }
+  if (static_cast<int>(page.items.size()) > limit) {
+    page.items.pop_back();
+    page.next = page.items.back().position;
+  }
+  return page;
+}
+
+std::vector<VersionedConversation> LoadConversationsForList(soci::session& s,
+                                                            const std::string& user_id,
+                                                            const std::vector<std::string>& ids) {
+  std::vector<VersionedConversation> out;
+  if (ids.empty()) return out;
+  std::string array = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!IsLowerUuid(ids[i])) continue;  // they come from the database; never trust blindly
+    if (array.size() > 1) array += ",";
+    array += ids[i];
+  }
+  array += "}";
+  Rows rows = Query(s, kListByIds, Params().Text(user_id).Text(array));
+  constexpr int kExtra = kConversationColumnCount + static_cast<int>(kMessageColumnCount);
+  out.reserve(rows.size());
+  for (int i = 0; i < rows.size(); ++i) {
+    out.push_back({ReadConversation(rows, i), {rows.Int(i, kExtra), rows.Int(i, kExtra + 1)}});
+  }
+  return out;
 }
 
 std::optional<ConversationRecord> FindConversation(soci::session& s,

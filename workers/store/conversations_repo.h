@@ -92,6 +92,34 @@ struct ConversationPage {
 ConversationPage ListConversations(soci::session& s, const std::string& user_id,
                                    const ConversationFilter& filter);
 
+// The page cache's way to the same list (api/page_cache.h): first the page's keys, each with the
+// version its rendering depends on (sql/0003: the conversation's row, members, last message; the
+// profiles epoch for names) and the caller's own archived flag, in list order; then, for the
+// conversations not cached at that version, their records, each with the version it was read at.
+// A conversation the caller left between the two reads is absent from the second.
+struct ConversationKey {
+  std::string id;
+  bool archived = false;
+  ActivityPosition position;
+  PageVersion version;
+};
+
+struct ConversationKeyPage {
+  std::vector<ConversationKey> items;
+  std::optional<ActivityPosition> next;  // set when there are more
+};
+
+struct VersionedConversation {
+  ConversationRecord record;
+  PageVersion version;
+};
+
+ConversationKeyPage ListConversationKeys(soci::session& s, const std::string& user_id,
+                                         const ConversationFilter& filter);
+std::vector<VersionedConversation> LoadConversationsForList(soci::session& s,
+                                                            const std::string& user_id,
+                                                            const std::vector<std::string>& ids);
+
 // The conversation as `user_id` sees it; nullopt when it does not exist or `user_id` is not a
 // member.
 std::optional<ConversationRecord> FindConversation(soci::session& s,

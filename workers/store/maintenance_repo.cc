@@ -20,8 +20,13 @@ constexpr const char* kLockOrphanedReplies =
 constexpr const char* kUserIdByUsername =
     "SELECT id::text FROM users WHERE username = lower(CAST(:username AS text))";
 
+// Locked in id order, as a send locks its one conversation before its members' rows: a deletion
+// that then removes the memberships (and bumps the conversations' versions, sql/0003) waits for
+// sends instead of deadlocking with them.
 constexpr const char* kConversationIdsOfMember =
-    "SELECT conversation_id::text FROM conversation_members WHERE user_id = CAST(:user_id AS uuid)";
+    "SELECT c.id::text FROM conversations c WHERE c.id IN (SELECT conversation_id FROM "
+    "conversation_members WHERE user_id = CAST(:user_id AS uuid)) ORDER BY c.id "
+    "FOR NO KEY UPDATE OF c";
 
 // users_guest_last_active_idx
 constexpr const char* kIdleGuestIds =

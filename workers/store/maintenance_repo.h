@@ -37,7 +37,8 @@ struct OrphanedReply {
 // The id of the user named `username` (compared lowercased, as stored), if any.
 std::optional<std::string> UserIdByUsername(soci::session& s, const std::string& username);
 
-// The conversations `user_id` is a member of (any kind, owned or not).
+// The conversations `user_id` is a member of (any kind, owned or not), row-locked in id order
+// until the end of the transaction: the first step of deleting the user.
 std::vector<std::string> ConversationIdsOfMember(soci::session& s, const std::string& user_id);
 
 // Up to `batch` guests idle for longer than `idle_seconds`, oldest first.

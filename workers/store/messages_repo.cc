@@ -17,9 +17,14 @@ namespace {
 // All statements here are prepared once per connection (store/statements.h): they serve the
 // message list and every send. The membership test rides along with the page (one statement for
 // the common case).
+// The page's version (sql/0003) rides along too, read in the same snapshot as the rows, so a
+// cached page is never stored under a version newer than what it shows.
 #define CHATD_PAGE_HEAD \
   "SELECT " CHATD_MESSAGE_COLUMNS("m", "u")                                               \
+  ", v.version, v.profiles"                                                               \
   " FROM messages m LEFT JOIN users u ON u.id = m.sender_id "                             \
+  "CROSS JOIN (SELECT c.version, e.profiles FROM conversations c, page_cache_epoch e "    \
+  "WHERE c.id = CAST($1 AS uuid)) v "                                                     \
   "WHERE m.conversation_id = CAST($1 AS uuid) "                                           \
   "AND EXISTS (SELECT 1 FROM conversation_members cm "                                    \
   "WHERE cm.conversation_id = CAST($1 AS uuid) AND cm.user_id = CAST($2 AS uuid)) "
@@ -29,6 +34,12 @@ constexpr const char* kPageLatest = CHATD_PAGE_HEAD "ORDER BY m.seq DESC LIMIT $
 constexpr const char* kPageBefore = CHATD_PAGE_HEAD "AND m.seq < $4 ORDER BY m.seq DESC LIMIT $3";
 constexpr const char* kPageAfter = CHATD_PAGE_HEAD "AND m.seq > $4 ORDER BY m.seq ASC LIMIT $3";
 #undef CHATD_PAGE_HEAD
+
+// The version alone, with the membership test: one primary-key read of each table.
+constexpr const char* kPageVersion =
+    "SELECT c.version, e.profiles FROM conversations c "
+    "JOIN conversation_members cm ON cm.conversation_id = c.id AND cm.user_id = CAST($2 AS uuid) "
+    "CROSS JOIN page_cache_epoch e WHERE c.id = CAST($1 AS uuid)";
 
 constexpr const char* kIsMember =
     "SELECT 1 FROM conversation_members "
@@ -124,6 +135,10 @@ Result<MessagePage> ListMessages(soci::session& s, const std::string& conversati
     Rows rows = Query(s, sql, params);
     page.items.reserve(rows.size());
     for (int i = 0; i < rows.size(); ++i) page.items.push_back(ReadMessage(rows, i));
+    if (rows.size() > 0) {
+      page.version =
+          PageVersion{rows.Int(0, kMessageColumnCount), rows.Int(0, kMessageColumnCount + 1)};
+    }
   }
   if (page.items.empty()) {
     if (Query(s, kIsMember, Params().Text(conversation_id).Text(user_id)).empty())
@@ -136,6 +151,17 @@ Result<MessagePage> ListMessages(soci::session& s, const std::string& conversati
   }
   if (direction != PageDirection::kAfter) std::reverse(page.items.begin(), page.items.end());
   return page;
+}
+
+std::string PageVersion::Tag() const {
+  return std::to_string(conversation) + "." + std::to_string(profiles);
+}
+
+std::optional<PageVersion> LoadPageVersion(soci::session& s, const std::string& conversation_id,
+                                           const std::string& user_id) {
+  Rows rows = Query(s, kPageVersion, Params().Text(conversation_id).Text(user_id));
+  if (rows.empty()) return std::nullopt;
+  return PageVersion{rows.Int(0, 0), rows.Int(0, 1)};
 }
 
 std::optional<MessageRecord> FindByClientMessageId(soci::session& s,

@@ -75,10 +75,26 @@ enum class PageDirection {
   kAfter,   // the ones just after `seq` (newer)
 };
 
-struct MessagePage {
-  std::vector<MessageRecord> items;  // ascending seq
-  bool more = false;                 // there are more in the direction of travel
+// What a rendered page of a conversation's messages depends on besides its rows (sql/0003): the
+// conversation's version (any new message, any change to one that is not streaming) and the epoch
+// of user profiles (senders' names). Two reads with equal versions render the same page, except
+// that a streaming message's text may have grown: pages holding one are not reused.
+struct PageVersion {
+  int64_t conversation = 0;
+  int64_t profiles = 0;
+  std::string Tag() const;  // compact, for comparing with a cached page's
 };
+
+struct MessagePage {
+  std::vector<MessageRecord> items;    // ascending seq
+  bool more = false;                   // there are more in the direction of travel
+  std::optional<PageVersion> version;  // as of the rows' snapshot; absent for an empty page
+};
+
+// The version of the conversation's pages as `user_id` sees them; nullopt when that user is not a
+// member (or the conversation does not exist). One prepared statement, primary-key reads only.
+std::optional<PageVersion> LoadPageVersion(soci::session& s, const std::string& conversation_id,
+                                           const std::string& user_id);
 
 // A page of the conversation's messages as seen by `user_id`; NOT_FOUND when that user is not a
 // member (or the conversation does not exist). `limit` 1..100. One statement in the usual case

@@ -547,7 +547,7 @@ std::string OpenAiChunk(const OpenAiIds& ids, std::optional<std::string_view> co
   else
     w.Null();
   w.EndObject().EndArray().EndObject();
-  return SseData(w.str());
+  return SseData(w.view());
 }
 
 // One step of a response: wait, write, then continue / close / stall.
@@ -584,7 +584,7 @@ Plan StreamPlan(Api api, const ParsedRequest& req, const Reply& reply, const Beh
     w.Key("stop_reason").Null().Key("stop_sequence").Null();
     w.Key("usage").StartObject().Field("input_tokens", prompt_tokens).Field("output_tokens", 1);
     w.EndObject().EndObject().EndObject();
-    first += Chunk(SseEvent("message_start", w.str()));
+    first += Chunk(SseEvent("message_start", w.view()));
     first += Chunk(SseEvent(
         "content_block_start",
         R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
@@ -636,7 +636,7 @@ Plan StreamPlan(Api api, const ParsedRequest& req, const Reply& reply, const Beh
       w.StartObject().Field("type", "content_block_delta").Field("index", 0);
       w.Key("delta").StartObject().Field("type", "text_delta").Field("text", reply.tokens[i]);
       w.EndObject().EndObject();
-      bytes = Chunk(SseEvent("content_block_delta", w.str()));
+      bytes = Chunk(SseEvent("content_block_delta", w.view()));
     }
     if (i == 0) {
       plan.steps.back().bytes += bytes;  // the first token goes out with the headers
@@ -662,7 +662,7 @@ Plan StreamPlan(Api api, const ParsedRequest& req, const Reply& reply, const Beh
       w.Key("usage").StartObject().Field("prompt_tokens", prompt_tokens);
       w.Field("completion_tokens", n).Field("total_tokens", prompt_tokens + n);
       w.EndObject().EndObject();
-      tail += Chunk(SseData(w.str()));
+      tail += Chunk(SseData(w.view()));
     }
     tail += Chunk(SseData("[DONE]"));
   } else {
@@ -673,7 +673,7 @@ Plan StreamPlan(Api api, const ParsedRequest& req, const Reply& reply, const Beh
     w.Key("stop_sequence").Null().EndObject();
     if (b.usage) w.Key("usage").StartObject().Field("output_tokens", n).EndObject();
     w.EndObject();
-    tail += Chunk(SseEvent("message_delta", w.str()));
+    tail += Chunk(SseEvent("message_delta", w.view()));
     tail += Chunk(SseEvent("message_stop", R"({"type":"message_stop"})"));
   }
   tail += "0\r\n\r\n";
@@ -828,7 +828,7 @@ class Session : public std::enable_shared_from_this<Session> {
     w.StartObject().Key("requests").StartArray();
     for (auto it = picked.rbegin(); it != picked.rend(); ++it) WriteRecord(w, **it);
     w.EndArray().EndObject();
-    Simple(200, w.str());
+    Simple(200, w.view());
   }
 
   void Simple(int status, std::string_view body) {

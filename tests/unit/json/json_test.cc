@@ -606,7 +606,7 @@ TEST(JsonWriter, NestedStructures) {
       .Null()
       .EndArray()
       .EndObject();
-  EXPECT_EQ(w.str(),
+  EXPECT_EQ(w.view(),
             R"({"s":"x","i":-7,"n":3,"b":true,"d":0.5,"none":null,"some":"y","a":[1,{},[],null]})");
 }
 
@@ -617,11 +617,11 @@ TEST(JsonWriter, EscapesControlCharactersAndKeepsUtf8) {
       .String(std::string_view("nul\0end", 7))
       .String("h\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80")
       .EndArray();
-  EXPECT_EQ(w.str(),
+  EXPECT_EQ(w.view(),
             "[\"q\\\"b\\\\s/\\n\\t\\r\\b\\f\\u0001\\u001F\x7f\",\"nul\\u0000end\","
             "\"h\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"]");
   // What it writes parses back to the same strings.
-  Document doc = MustParse(w.str());
+  Document doc = MustParse(w.view());
   EXPECT_EQ(doc.root().ArrayAt(0).AsString(),
             std::string_view("q\"b\\s/\n\t\r\b\f\x01\x1f\x7f", 14));
   EXPECT_EQ(doc.root().ArrayAt(1).AsString(), std::string_view("nul\0end", 7));
@@ -635,10 +635,10 @@ TEST(JsonWriter, InvalidUtf8IsReplaced) {
           "a\xC0\xAF"
           "b\xE2\x82")
       .EndObject();
-  EXPECT_EQ(w.str(),
+  EXPECT_EQ(w.view(),
             "{\"k\xEF\xBF\xBD\":\"a\xEF\xBF\xBD\xEF\xBF\xBD"
             "b\xEF\xBF\xBD\xEF\xBF\xBD\"}");
-  EXPECT_TRUE(Document::Parse(w.str()).ok());
+  EXPECT_TRUE(Document::Parse(w.view()).ok());
 }
 
 TEST(JsonWriter, RawInsertsSerializedJson) {
@@ -654,7 +654,7 @@ TEST(JsonWriter, RawInsertsSerializedJson) {
       .Raw("")
       .EndArray()
       .EndObject();
-  EXPECT_EQ(w.str(), R"({"meta":{"x":[1,2],"y":"z"},"after":1,"list":[true,[],null]})");
+  EXPECT_EQ(w.view(), R"({"meta":{"x":[1,2],"y":"z"},"after":1,"list":[true,[],null]})");
 }
 
 TEST(JsonWriter, NonFiniteDoublesBecomeNull) {
@@ -667,22 +667,22 @@ TEST(JsonWriter, NonFiniteDoublesBecomeNull) {
       .Double(-0.0)
       .Double(1e21)
       .EndArray();
-  EXPECT_EQ(w.str(), "[null,null,null,1.25,-0.0,1e21]");
-  EXPECT_TRUE(Document::Parse(w.str()).ok());
+  EXPECT_EQ(w.view(), "[null,null,null,1.25,-0.0,1e21]");
+  EXPECT_TRUE(Document::Parse(w.view()).ok());
   Writer o;
   o.StartObject().Field("t", std::nan("")).Field("u", 2.0).EndObject();
-  EXPECT_EQ(o.str(), R"({"t":null,"u":2.0})");
+  EXPECT_EQ(o.view(), R"({"t":null,"u":2.0})");
 }
 
 TEST(JsonWriter, TakeResetsTheWriter) {
   Writer w;
   w.StartObject().Field("a", 1).EndObject();
   EXPECT_EQ(w.Take(), R"({"a":1})");
-  EXPECT_EQ(w.str(), "");
+  EXPECT_EQ(w.view(), "");
   w.StartArray().String("again").EndArray();
   EXPECT_EQ(w.Take(), R"(["again"])");
   w.Int(5);  // a scalar root
-  EXPECT_EQ(w.str(), "5");
+  EXPECT_EQ(w.view(), "5");
 }
 
 TEST(JsonWriter, IntExtremes) {
@@ -691,7 +691,7 @@ TEST(JsonWriter, IntExtremes) {
       .Int(std::numeric_limits<int64_t>::min())
       .Int(std::numeric_limits<int64_t>::max())
       .EndArray();
-  EXPECT_EQ(w.str(), "[-9223372036854775808,9223372036854775807]");
+  EXPECT_EQ(w.view(), "[-9223372036854775808,9223372036854775807]");
 }
 
 }  // namespace
