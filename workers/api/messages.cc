@@ -183,9 +183,12 @@ Result<AcceptedUserMessage> AcceptUserMessage(Services& services, const Principa
     }
     // The events come last (emit_event's lock is held to commit).
     if (created_conversation) EmitChatCreated(s, conversation_id, me.user_id);
-    store::EmitEventToMembers(s, conversation_id, "message.created",
-                              MessageEventPayload(out.message));
-    if (out.prepared) EmitReplyEvents(s, *out.prepared, me.user_id);
+    if (out.prepared) {
+      EmitReplyEvents(s, *out.prepared, me.user_id, &out.message);
+    } else {
+      store::EmitEventToMembers(s, conversation_id, "message.created",
+                                MessageEventPayload(out.message));
+    }
     tx.commit();
     return Status::Ok();
   });

@@ -182,15 +182,16 @@ Status PrepareReply(soci::session& s, Services& services, const Principal& me,
   p.user_id = me.user_id;
   p.user_message = user_message;
 
-  // Limits first: a refused turn costs one lock and two reads.
-  p.rate = store::TakeReplySlot(s, me.user_id, config.llm_rate_per_min);
+  // Limits first: a refused turn costs one lock and one read.
+  const int64_t quota = me.is_guest ? config.guest_daily_token_quota : config.daily_token_quota;
+  store::TurnLimits limits = store::TakeTurnLimits(s, me.user_id, config.llm_rate_per_min, quota);
+  p.rate = limits.rate;
   if (!p.rate.allowed) {
     return Status(ErrorCode::kRateLimited,
                   "You're sending messages too quickly. Please wait a moment.")
         .WithRetryAfter(p.rate.reset_s);
   }
-  const int64_t quota = me.is_guest ? config.guest_daily_token_quota : config.daily_token_quota;
-  store::QuotaState q = store::LoadQuota(s, me.user_id, quota);
+  const store::QuotaState& q = limits.quota;
   if (q.exhausted()) {
     return Status(ErrorCode::kQuotaExceeded,
                   "You've reached today's limit for assistant replies. It resets at midnight UTC.")
@@ -292,8 +293,15 @@ Status PrepareReply(soci::session& s, Services& services, const Principal& me,
   return Status::Ok();
 }
 
-void EmitReplyEvents(soci::session& s, const PreparedReply& p, const std::string& actor_id) {
-  store::EmitEventToMembers(s, p.conversation_id, "message.created", MessageEventPayload(p.reply));
+void EmitReplyEvents(soci::session& s, const PreparedReply& p, const std::string& actor_id,
+                     const store::MessageRecord* user_message) {
+  if (user_message != nullptr) {
+    store::EmitEventsToMembers(s, p.conversation_id, "message.created",
+                               {MessageEventPayload(*user_message), MessageEventPayload(p.reply)});
+  } else {
+    store::EmitEventToMembers(s, p.conversation_id, "message.created",
+                              MessageEventPayload(p.reply));
+  }
   if (p.title_set) EmitTitleChanged(s, p.conversation_id, actor_id);
 }
 

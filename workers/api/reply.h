@@ -88,8 +88,10 @@ Status PrepareReply(soci::session& s, Services& services, const Principal& me,
                     const store::LockedConversation& conversation, const std::string& assistant_id,
                     const store::MessageRecord& user_message, PreparedReply* out,
                     int64_t reply_seq = 0);
-// Step 1, the events; the caller's last statements before commit.
-void EmitReplyEvents(soci::session& s, const PreparedReply& prepared, const std::string& actor_id);
+// Step 1, the events; the caller's last statements before commit. With `user_message`, its
+// message.created goes first, in the same statement as the reply's.
+void EmitReplyEvents(soci::session& s, const PreparedReply& prepared, const std::string& actor_id,
+                     const store::MessageRecord* user_message = nullptr);
 // Step 1 did not commit.
 void AbandonReply(Services& services, const PreparedReply& prepared);
 

@@ -209,6 +209,14 @@ constexpr const char* kEmitEventToMembers =
     "ARRAY(SELECT user_id FROM conversation_members WHERE conversation_id = CAST($1 AS uuid) "
     "UNION SELECT unnest(CAST($4 AS uuid[]))))";
 
+// Several events of one kind to the members, in the order of the JSON array $3 (one member read,
+// one round trip). emit_event runs after the sort (a volatile call is evaluated above ORDER BY).
+constexpr const char* kEmitEventsToMembers =
+    "SELECT emit_event(CAST($1 AS uuid), CAST($2 AS text), t.p, r.ids) "
+    "FROM (SELECT ARRAY(SELECT user_id FROM conversation_members "
+    "WHERE conversation_id = CAST($1 AS uuid)) AS ids) r, "
+    "jsonb_array_elements(CAST($3 AS jsonb)) WITH ORDINALITY AS t(p, n) ORDER BY t.n";
+
 // '{a,b,c}' for CAST(... AS uuid[]). Only for lowercase UUIDs (validated or from the database).
 std::string UuidArrayLiteral(const std::vector<std::string>& ids) {
   std::string out = "{";
@@ -535,6 +543,19 @@ int64_t EmitEventToMembers(soci::session& s, const std::string& conversation_id,
       Query(s, kEmitEventToMembers,
             Params().Text(conversation_id).Text(kind_s).Text(payload_json).Text(extra_literal));
   return rows.Int(0, 0);
+}
+
+void EmitEventsToMembers(soci::session& s, const std::string& conversation_id,
+                         std::string_view kind, const std::vector<std::string>& payloads_json) {
+  if (payloads_json.empty()) return;
+  std::string array = "[";
+  for (size_t i = 0; i < payloads_json.size(); ++i) {
+    if (i > 0) array += ",";
+    array += payloads_json[i];
+  }
+  array += "]";
+  const std::string kind_s(kind);
+  Query(s, kEmitEventsToMembers, Params().Text(conversation_id).Text(kind_s).Text(array));
 }
 
 }  // namespace chatd::store

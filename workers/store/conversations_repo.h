@@ -217,5 +217,9 @@ int64_t EmitEvent(soci::session& s, const std::string& conversation_id, std::str
 int64_t EmitEventToMembers(soci::session& s, const std::string& conversation_id,
                            std::string_view kind, const std::string& payload_json,
                            const std::vector<std::string>& extra = {});
+// Several events of one kind for the current members, in order, in one statement (a send's
+// user message and the reply-to-be: two message.created).
+void EmitEventsToMembers(soci::session& s, const std::string& conversation_id,
+                         std::string_view kind, const std::vector<std::string>& payloads_json);
 
 }  // namespace chatd::store

@@ -19,17 +19,24 @@ constexpr int kRateLockClass = 0x726c;
 constexpr const char* kLockKey =
     "SELECT pg_advisory_xact_lock(CAST($1 AS integer), hashtext(CAST($2 AS text)))";
 
-// The buckets of the last 60 seconds: how many replies, and when the oldest one leaves the window.
-constexpr const char* kWindow =
-    "SELECT CAST(coalesce(sum(count), 0) AS bigint), "
-    "coalesce(CAST(ceil(extract(epoch FROM min(expires_at) - now())) AS integer), 0) "
-    "FROM rate_limits WHERE key = $1 AND expires_at > now()";
-
-constexpr const char* kCount =
-    "INSERT INTO rate_limits (key, window_start, expires_at, count) "
-    "VALUES ($1, date_trunc('second', now()), date_trunc('second', now()) + interval '60 "
-    "seconds', 1) "
-    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1";
+// A turn's checks after the lock, in one statement: the window, today's tokens, and the count of
+// this reply when both allow it. $1 key, $2 user, $3 replies per minute, $4 daily tokens.
+// Columns: used, oldest_leaves_in, tokens_today, seconds_to_midnight.
+constexpr const char* kTakeTurn =
+    "WITH w AS (SELECT CAST(coalesce(sum(count), 0) AS bigint) AS used, "
+    "coalesce(CAST(ceil(extract(epoch FROM min(expires_at) - now())) AS integer), 0) AS oldest "
+    "FROM rate_limits WHERE key = $1 AND expires_at > now()), "
+    "q AS (SELECT CAST(coalesce(sum(prompt_tokens + completion_tokens), 0) AS bigint) AS tokens "
+    "FROM usage_daily WHERE user_id = CAST($2 AS uuid) "
+    "AND day = CAST(now() AT TIME ZONE 'UTC' AS date)), "
+    "counted AS (INSERT INTO rate_limits (key, window_start, expires_at, count) "
+    "SELECT $1, date_trunc('second', now()), date_trunc('second', now()) + interval '60 seconds', "
+    "1 "
+    "FROM w, q WHERE w.used < $3 AND q.tokens < $4 "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1 RETURNING 1) "
+    "SELECT w.used, w.oldest, q.tokens, "
+    "CAST(ceil(extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') "
+    "- (now() AT TIME ZONE 'UTC'))) AS integer), (SELECT count(*) FROM counted) FROM w, q";
 
 constexpr const char* kUsedToday =
     "SELECT CAST(coalesce(sum(prompt_tokens + completion_tokens), 0) AS bigint), "
@@ -53,27 +60,31 @@ constexpr const char* kListUsage =
 
 }  // namespace
 
-RateWindow TakeReplySlot(soci::session& s, const std::string& user_id, int limit_per_min) {
+TurnLimits TakeTurnLimits(soci::session& s, const std::string& user_id, int limit_per_min,
+                          int64_t daily_tokens) {
   const std::string key = "llm:" + user_id;
   Query(s, kLockKey, Params().Int(kRateLockClass).Text(key));
-  Rows window = Query(s, kWindow, Params().Text(key));
-  const int64_t used = window.Int(0, 0);
-  const int oldest_leaves_in = static_cast<int>(window.Int(0, 1));
-  RateWindow w;
-  w.limit = limit_per_min;
+  Rows row =
+      Query(s, kTakeTurn, Params().Text(key).Text(user_id).Int(limit_per_min).Int(daily_tokens));
+  const int64_t used = row.Int(0, 0);
+  const int oldest_leaves_in = static_cast<int>(row.Int(0, 1));
+  TurnLimits t;
+  t.rate.limit = limit_per_min;
   if (used >= limit_per_min) {
-    w.allowed = false;
-    w.remaining = 0;
-    w.reset_s = std::clamp(oldest_leaves_in, 1, 60);
-    return w;
+    t.rate.allowed = false;
+    t.rate.remaining = 0;
+    t.rate.reset_s = std::clamp(oldest_leaves_in, 1, 60);
+  } else {
+    t.rate.allowed = true;
+    t.rate.remaining = static_cast<int>(limit_per_min - used - 1);
+    // The window frees a slot when its oldest bucket expires; with nothing counted before this
+    // reply, that is its own bucket, a full minute from now.
+    t.rate.reset_s = used == 0 ? 60 : std::clamp(oldest_leaves_in, 1, 60);
   }
-  Query(s, kCount, Params().Text(key));
-  w.allowed = true;
-  w.remaining = static_cast<int>(limit_per_min - used - 1);
-  // The window frees a slot when its oldest bucket expires; with nothing counted before this
-  // request, that is this request's own bucket, a full minute from now.
-  w.reset_s = used == 0 ? 60 : std::clamp(oldest_leaves_in, 1, 60);
-  return w;
+  t.quota.daily_tokens = daily_tokens;
+  t.quota.used_today = row.Int(0, 2);
+  t.quota.seconds_to_reset = std::max(static_cast<int>(row.Int(0, 3)), 1);
+  return t;
 }
 
 QuotaState LoadQuota(soci::session& s, const std::string& user_id, int64_t daily_tokens) {

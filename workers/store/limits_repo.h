@@ -40,10 +40,6 @@ struct RateWindow {
   int reset_s = 0;    // seconds until a slot frees up (RateLimit-Reset; Retry-After when refused)
 };
 
-// Counts one reply of `user_id` when fewer than `limit_per_min` were counted in the last 60 s;
-// otherwise counts nothing and returns allowed = false. Run it inside the reply's transaction.
-RateWindow TakeReplySlot(soci::session& s, const std::string& user_id, int limit_per_min);
-
 // Where the user stands against today's token quota.
 struct QuotaState {
   int64_t daily_tokens = 0;  // the quota that applies to this user
@@ -52,6 +48,17 @@ struct QuotaState {
   bool exhausted() const { return used_today >= daily_tokens; }
 };
 QuotaState LoadQuota(soci::session& s, const std::string& user_id, int64_t daily_tokens);
+
+// A turn's limits in two statements (the user's lock, then one read-and-count): the per-minute
+// window (allowed when fewer than `limit_per_min` replies were counted in the last 60 s) and
+// today's quota as LoadQuota reads it. The reply is counted only when both allow it (a refused
+// turn's transaction rolls back anyway). Run it inside the reply's transaction.
+struct TurnLimits {
+  RateWindow rate;
+  QuotaState quota;
+};
+TurnLimits TakeTurnLimits(soci::session& s, const std::string& user_id, int limit_per_min,
+                          int64_t daily_tokens);
 
 // Adds one reply and its tokens to today's (UTC) counters of `user_id`.
 void RecordUsage(soci::session& s, const std::string& user_id, int64_t requests,
