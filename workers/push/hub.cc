@@ -80,7 +80,8 @@ Hub::Hub(boost::asio::io_context& io, const Config& config)
           [this] {
             ++metrics_.listener_reconnects;
             CatchUp(INT64_MAX);
-          }) {}
+          },
+          [this] { FlushEvents(); }) {}
 
 void Hub::Start() {
   if (auto rows = pg_.Query(kLatestEvent, {}); rows && !rows->empty() && (*rows)[0][0]) {
@@ -154,10 +155,13 @@ void Hub::OnNotify(const std::string& channel, const std::string& payload) {
     } catch (...) {
       return;
     }
-    if (id > last_event_id_) CatchUp(id);
+    // Deferred to the end of this read of notifications (or to the next ephemeral frame, which
+    // must not overtake an event committed before it): a burst of events is one query.
+    pending_event_id_ = std::max(pending_event_id_, id);
     return;
   }
   if (channel == "chatd_ephemeral") {
+    FlushEvents();
     auto doc = json::Document::Parse(payload, json::ParseLimits{16 * 1024, 8});
     if (!doc.ok()) return;
     auto recipients = doc->root().Find("recipients");
@@ -172,6 +176,11 @@ void Hub::OnNotify(const std::string& channel, const std::string& payload) {
     if (auto e = doc->root().Find("exclude")) exclude = std::string(e->AsString().value_or(""));
     DeliverToUsers(users, std::make_shared<const std::string>(frame->Serialize()), exclude);
   }
+}
+
+void Hub::FlushEvents() {
+  if (pending_event_id_ > last_event_id_) CatchUp(pending_event_id_);
+  pending_event_id_ = 0;
 }
 
 void Hub::CatchUp(int64_t up_to) {

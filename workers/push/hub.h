@@ -80,6 +80,7 @@ class Hub {
  private:
   void OnNotify(const std::string& channel, const std::string& payload);
   void CatchUp(int64_t up_to);
+  void FlushEvents();  // CatchUp to the highest chatd_events id noted since the last flush
   void DeliverToUsers(const std::vector<std::string>& users,
                       const std::shared_ptr<const std::string>& frame,
                       const std::string& exclude_user);
@@ -88,6 +89,7 @@ class Hub {
   auth::JwtCodec jwt_;
   PgLink pg_;
   int64_t last_event_id_ = 0;
+  int64_t pending_event_id_ = 0;  // the highest notified event not yet caught up to
   PushMetrics metrics_;
   std::unordered_map<std::string, std::vector<std::weak_ptr<WsSession>>> by_user_;
 };

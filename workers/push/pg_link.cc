@@ -25,11 +25,12 @@ PGconn* Connect(const std::string& url) {
 }  // namespace
 
 PgLink::PgLink(boost::asio::io_context& io, std::string url, NotifyHandler on_notify,
-               std::function<void()> on_reconnect)
+               std::function<void()> on_reconnect, std::function<void()> on_drained)
     : io_(io),
       url_(std::move(url)),
       on_notify_(std::move(on_notify)),
       on_reconnect_(std::move(on_reconnect)),
+      on_drained_(std::move(on_drained)),
       retry_timer_(io) {}
 
 PgLink::~PgLink() {
@@ -106,6 +107,7 @@ void PgLink::WaitForNotifications() {
           PQfreemem(n);
           on_notify_(channel, payload);
         }
+        if (on_drained_) on_drained_();
         WaitForNotifications();
       });
 }
@@ -113,6 +115,7 @@ void PgLink::WaitForNotifications() {
 PGconn* PgLink::QueryConnection() {
   if (query_conn_ && PQstatus(query_conn_) == CONNECTION_OK) return query_conn_;
   if (query_conn_) PQfinish(query_conn_);
+  prepared_.clear();
   query_conn_ = Connect(url_);
   if (PQstatus(query_conn_) == CONNECTION_OK) {
     PGresult* r = PQexec(query_conn_, kSetStatementTimeout);
@@ -134,8 +137,27 @@ std::optional<std::vector<Row>> PgLink::Query(const char* sql,
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p.c_str());
-    PGresult* r = PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(),
-                               nullptr, nullptr, 0);
+    auto name = prepared_.find(sql);
+    if (name == prepared_.end()) {
+      std::string id = "push_" + std::to_string(prepared_.size());
+      PGresult* p = PQprepare(conn, id.c_str(), sql, static_cast<int>(values.size()), nullptr);
+      const bool ok = PQresultStatus(p) == PGRES_COMMAND_OK;
+      std::string error = ok ? "" : PQresultErrorMessage(p);
+      PQclear(p);
+      if (!ok) {
+        if (PQstatus(conn) == CONNECTION_OK) {
+          LogWarn("push: cannot prepare a query").Str("error", error);
+          return std::nullopt;
+        }
+        PQfinish(query_conn_);
+        query_conn_ = nullptr;
+        prepared_.clear();
+        continue;  // reconnect and try once more
+      }
+      name = prepared_.emplace(sql, std::move(id)).first;
+    }
+    PGresult* r = PQexecPrepared(conn, name->second.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
       std::vector<Row> rows;
@@ -165,6 +187,7 @@ std::optional<std::vector<Row>> PgLink::Query(const char* sql,
     }
     PQfinish(query_conn_);
     query_conn_ = nullptr;  // reconnect and try once more
+    prepared_.clear();
   }
   return std::nullopt;
 }

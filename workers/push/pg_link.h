@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace chatd::push {
@@ -36,8 +37,11 @@ class PgLink {
  public:
   using NotifyHandler = std::function<void(const std::string& channel, const std::string& payload)>;
 
+  // `on_notify` runs for each notification, in order; `on_drained` after each read of the
+  // listener's socket, once the notifications it brought were handled (a handler may defer work
+  // to it: many chatd_events ids become one query).
   PgLink(boost::asio::io_context& io, std::string url, NotifyHandler on_notify,
-         std::function<void()> on_reconnect);
+         std::function<void()> on_reconnect, std::function<void()> on_drained = nullptr);
   ~PgLink();
   PgLink(const PgLink&) = delete;
   PgLink& operator=(const PgLink&) = delete;
@@ -47,7 +51,9 @@ class PgLink {
   void Stop();
 
   // Runs a parameterised query on the query connection; nullopt on failure (logged). Reconnects
-  // once when the connection was lost.
+  // once when the connection was lost. `sql` must be a string constant: it is prepared once per
+  // connection, keyed by its address (the daemon's few queries run thousands of times a second
+  // under load; parsing and planning each was most of their cost).
   std::optional<std::vector<Row>> Query(const char* sql, const std::vector<std::string>& params);
 
   bool listening() const { return listen_conn_ != nullptr; }
@@ -62,6 +68,9 @@ class PgLink {
   std::string url_;
   NotifyHandler on_notify_;
   std::function<void()> on_reconnect_;
+  std::function<void()> on_drained_;
+  // Statements prepared on query_conn_ (cleared with it): the constant's address -> its name.
+  std::unordered_map<const char*, std::string> prepared_;
   PGconn* listen_conn_ = nullptr;
   PGconn* query_conn_ = nullptr;
   std::unique_ptr<boost::asio::posix::stream_descriptor> socket_;
