@@ -16,6 +16,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 // x86-64 always has SSE2; with it, RapidJSON's Writer<StringBuffer> copies runs of characters
@@ -705,7 +706,10 @@ Writer& Writer::Raw(std::string_view json) {
   if (json.empty()) return Null();  // an empty column would otherwise produce invalid output
   // The type only feeds RapidJSON's debug assertion that object keys are strings; a raw value is
   // never a key.
-  impl_->writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  // RapidJSON's RawValue copies one character at a time: let it write only what goes before the
+  // value (a comma, say, and its bookkeeping), then append the bytes in one copy.
+  impl_->writer.RawValue("", 0, rapidjson::kObjectType);
+  std::memcpy(impl_->buffer.Push(json.size()), json.data(), json.size());
   return *this;
 }
 
