@@ -98,6 +98,11 @@ class PageCacheTest(unittest.TestCase):
         # A deleted sender's messages lose their sender (ON DELETE SET NULL is an update).
         self.sql(f"DELETE FROM users WHERE id = '{bob.id}'")
         self.assertEqual([m["sender"] for m in self.page(alice, cid)][1:], [None, None])
+        # The identity is checked with the version: a deleted user's valid token is refused, and a
+        # bad query from it is a 401 too, not a 400.
+        for query in ("limit=50", "limit=0"):
+            r = self.stack.get(f"{API}/conversations/{cid}/messages?{query}", token=bob.token)
+            self.assertEqual(r.status, 401, r)
 
     def test_a_streaming_reply_is_never_served_from_the_cache(self):
         u = self.user()

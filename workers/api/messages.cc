@@ -412,8 +412,7 @@ Result<http::Response> Stop(Services& services, const http::Request& r) {
 }
 
 Result<http::Response> ListMessages(Services& services, const http::Request& r) {
-  auto me = Authenticate(r, services);
-  if (!me.ok()) return me.status();
+  // The query is read first, but its errors wait for the caller's identity (401 before 400).
   std::vector<FieldError> errors;
   auto limit = LimitQueryParam(r);
   if (!limit.ok()) errors.push_back(limit.status().field_errors().front());
@@ -454,30 +453,36 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
       seq = value;
     }
   }
-  if (!errors.empty()) return Status::Invalid(std::move(errors));
   auto id = PathId(r, "id");
-  if (!id) return ConversationNotFound();
 
-  // A rendered page is reused while the conversation's version holds (api/page_cache.h). With
-  // nothing cached under this key there is nothing to compare, so the page is read at once (its
-  // statement returns the version too); otherwise the version is read first, and the page only
-  // when it moved.
-  PageCache* cache = services.message_pages.get();
-  const std::string key = *id +
-                          (direction == store::PageDirection::kLatest   ? "/l"
-                           : direction == store::PageDirection::kBefore ? "/b"
-                                                                        : "/a") +
-                          std::to_string(seq) + "/" + std::to_string(*limit);
-  std::shared_ptr<const std::string> cached;
+  // A rendered page is reused while the conversation's version holds (api/page_cache.h). With a
+  // page cached under this key, the version is read with the caller's identity (one round trip)
+  // and the page is read only when it moved; with nothing to compare, the page is read at once
+  // (its statement returns the version too).
+  PageCache* cache = errors.empty() && id ? services.message_pages.get() : nullptr;
+  std::string key;
+  if (cache != nullptr) {
+    key = *id +
+          (direction == store::PageDirection::kLatest   ? "/l"
+           : direction == store::PageDirection::kBefore ? "/b"
+                                                        : "/a") +
+          std::to_string(seq) + "/" + std::to_string(*limit);
+  }
+  const bool compare = cache != nullptr && cache->Has(key);
+  std::optional<store::PageVersion> version;
+  auto me =
+      compare ? AuthenticateWithPageVersion(r, services, *id, &version) : Authenticate(r, services);
+  if (!me.ok()) return me.status();
+  if (!errors.empty()) return Status::Invalid(std::move(errors));
+  if (!id) return ConversationNotFound();
+  if (compare) {
+    if (!version) return ConversationNotFound();
+    if (auto cached = cache->Find(key, version->Tag())) return http::Response::Json(200, *cached);
+  }
+
   std::optional<store::MessagePage> page;
   Status st = services.db->Run(
       [&](soci::session& s) -> Status {
-        if (cache != nullptr && cache->Has(key)) {
-          auto version = store::LoadPageVersion(s, *id, me->user_id);
-          if (!version) return Status::NotFound("This conversation does not exist.");
-          cached = cache->Find(key, version->Tag());
-          if (cached) return Status::Ok();
-        }
         auto p = store::ListMessages(s, *id, me->user_id, direction, seq, *limit);
         if (!p.ok()) return p.status();
         page = std::move(*p);
@@ -485,7 +490,6 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
       },
       /*idempotent=*/true);
   if (!st.ok()) return st;
-  if (cached) return http::Response::Json(200, *cached);
 
   json::Writer w;
   w.StartObject().Key("items").StartArray();

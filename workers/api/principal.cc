@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <functional>
+#include <vector>
 
 #include "store/sql.h"
 #include "store/statements.h"
@@ -28,6 +30,17 @@ constexpr const char* kSelectPrincipalUser =
     CHATD_PRINCIPAL_HEAD ", username, display_name, email, " CHATD_SQL_TS(
         "created_at") " FROM users WHERE id = CAST($2 AS uuid)";
 #undef CHATD_PRINCIPAL_HEAD
+// The same, with the version of a conversation's message pages as the caller sees it (NULLs when
+// not a member; sql/0003): a cached page of messages then costs this one round trip. $3 the
+// conversation.
+constexpr const char* kSelectPrincipalPageVersion =
+    "SELECT u.role, u.is_guest, u.is_guest AND u.last_active_at < now() - make_interval(secs => "
+    "$1) "
+    "AS expired, v.version, v.profiles FROM users u LEFT JOIN LATERAL (SELECT c.version, "
+    "e.profiles "
+    "FROM conversations c JOIN conversation_members cm ON cm.conversation_id = c.id "
+    "AND cm.user_id = u.id CROSS JOIN page_cache_epoch e WHERE c.id = CAST($3 AS uuid)) v ON true "
+    "WHERE u.id = CAST($2 AS uuid)";
 // A guest's inactivity clock (GUEST_TTL) restarts on use; written at most once a minute.
 constexpr const char* kTouchGuest =
     "UPDATE users SET last_active_at = now() WHERE id = CAST($1 AS uuid) "
@@ -57,30 +70,30 @@ Result<Principal> VerifyBearer(const http::Request& request, const Services& ser
   return Principal{claims->sub, claims->role, claims->guest};
 }
 
-Result<Principal> Authenticate(const http::Request& request, Services& services,
-                               store::UserRecord* user) {
+namespace {
+
+// Authenticate's body: verifies the token, then runs `sql` ($1 GUEST_TTL, $2 the user, then
+// `extra`), whose first three columns are role, is_guest, expired; `on_row` reads the rest of the
+// row of a confirmed user.
+Result<Principal> Confirm(const http::Request& request, Services& services, const char* sql,
+                          const std::vector<std::string>& extra,
+                          const std::function<void(const store::Rows&, Principal&)>& on_row) {
   auto principal = VerifyBearer(request, services);
   if (!principal.ok()) return principal;
   bool found = false;
   Status st = services.db->Run(
       [&](soci::session& s) {
         const int64_t ttl = services.config->guest_ttl.count();
-        store::Rows rows = store::Query(s, user ? kSelectPrincipalUser : kSelectPrincipal,
-                                        store::Params().Int(ttl).Text(principal->user_id));
+        store::Params params;
+        params.Int(ttl).Text(principal->user_id);
+        for (const auto& e : extra) params.Text(e);
+        store::Rows rows = store::Query(s, sql, params);
         found = rows.size() == 1 && !rows.Bool(0, 2);
         if (found) {
           // The database is the truth for role and guest status (a role change applies at once).
           principal->role = rows.Text(0, 0);
           principal->is_guest = rows.Bool(0, 1);
-          if (user) {
-            user->id = principal->user_id;
-            user->role = principal->role;
-            user->is_guest = principal->is_guest;
-            user->username = rows.Text(0, 3);
-            user->display_name = rows.Text(0, 4);
-            user->email = rows.OptionalText(0, 5);
-            user->created_at = rows.Text(0, 6);
-          }
+          if (on_row) on_row(rows, *principal);
           if (principal->is_guest)
             store::Query(s, kTouchGuest, store::Params().Text(principal->user_id));
         }
@@ -90,6 +103,34 @@ Result<Principal> Authenticate(const http::Request& request, Services& services,
   if (!st.ok()) return st;
   if (!found) return Unauthenticated();
   return principal;
+}
+
+}  // namespace
+
+Result<Principal> Authenticate(const http::Request& request, Services& services,
+                               store::UserRecord* user) {
+  if (!user) return Confirm(request, services, kSelectPrincipal, {}, nullptr);
+  return Confirm(request, services, kSelectPrincipalUser, {},
+                 [user](const store::Rows& rows, Principal& p) {
+                   user->id = p.user_id;
+                   user->role = p.role;
+                   user->is_guest = p.is_guest;
+                   user->username = rows.Text(0, 3);
+                   user->display_name = rows.Text(0, 4);
+                   user->email = rows.OptionalText(0, 5);
+                   user->created_at = rows.Text(0, 6);
+                 });
+}
+
+Result<Principal> AuthenticateWithPageVersion(const http::Request& request, Services& services,
+                                              const std::string& conversation_id,
+                                              std::optional<store::PageVersion>* version) {
+  version->reset();
+  return Confirm(request, services, kSelectPrincipalPageVersion, {conversation_id},
+                 [version](const store::Rows& rows, Principal&) {
+                   if (!rows.IsNull(0, 3))
+                     *version = store::PageVersion{rows.Int(0, 3), rows.Int(0, 4)};
+                 });
 }
 
 }  // namespace chatd::api

@@ -8,10 +8,12 @@
 
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "api/services.h"
 #include "http/http.h"
+#include "store/messages_repo.h"
 #include "store/users_repo.h"
 
 namespace chatd::api {
@@ -27,5 +29,11 @@ Result<Principal> VerifyBearer(const http::Request& request, const Services& ser
 // `user`, when given, receives the caller's whole User from the same read (GET /auth/me).
 Result<Principal> Authenticate(const http::Request& request, Services& services,
                                store::UserRecord* user = nullptr);
+// Authenticate, and in the same statement the version of `conversation_id`'s message pages as the
+// caller sees it (sql/0003; nullopt when not a member): a page of messages served
+// from the page cache costs one round trip. `conversation_id` must be a validated UUID.
+Result<Principal> AuthenticateWithPageVersion(const http::Request& request, Services& services,
+                                              const std::string& conversation_id,
+                                              std::optional<store::PageVersion>* version);
 
 }  // namespace chatd::api

@@ -35,12 +35,6 @@ constexpr const char* kPageBefore = CHATD_PAGE_HEAD "AND m.seq < $4 ORDER BY m.s
 constexpr const char* kPageAfter = CHATD_PAGE_HEAD "AND m.seq > $4 ORDER BY m.seq ASC LIMIT $3";
 #undef CHATD_PAGE_HEAD
 
-// The version alone, with the membership test: one primary-key read of each table.
-constexpr const char* kPageVersion =
-    "SELECT c.version, e.profiles FROM conversations c "
-    "JOIN conversation_members cm ON cm.conversation_id = c.id AND cm.user_id = CAST($2 AS uuid) "
-    "CROSS JOIN page_cache_epoch e WHERE c.id = CAST($1 AS uuid)";
-
 constexpr const char* kIsMember =
     "SELECT 1 FROM conversation_members "
     "WHERE conversation_id = CAST($1 AS uuid) AND user_id = CAST($2 AS uuid)";
@@ -155,13 +149,6 @@ Result<MessagePage> ListMessages(soci::session& s, const std::string& conversati
 
 std::string PageVersion::Tag() const {
   return std::to_string(conversation) + "." + std::to_string(profiles);
-}
-
-std::optional<PageVersion> LoadPageVersion(soci::session& s, const std::string& conversation_id,
-                                           const std::string& user_id) {
-  Rows rows = Query(s, kPageVersion, Params().Text(conversation_id).Text(user_id));
-  if (rows.empty()) return std::nullopt;
-  return PageVersion{rows.Int(0, 0), rows.Int(0, 1)};
 }
 
 std::optional<MessageRecord> FindByClientMessageId(soci::session& s,

@@ -91,11 +91,6 @@ struct MessagePage {
   std::optional<PageVersion> version;  // as of the rows' snapshot; absent for an empty page
 };
 
-// The version of the conversation's pages as `user_id` sees them; nullopt when that user is not a
-// member (or the conversation does not exist). One prepared statement, primary-key reads only.
-std::optional<PageVersion> LoadPageVersion(soci::session& s, const std::string& conversation_id,
-                                           const std::string& user_id);
-
 // A page of the conversation's messages as seen by `user_id`; NOT_FOUND when that user is not a
 // member (or the conversation does not exist). `limit` 1..100. One statement in the usual case
 // (the membership test rides along); a second only to tell "no messages" from "not a member".
