@@ -132,6 +132,26 @@ class PageCacheTest(unittest.TestCase):
         # The list's last message follows too.
         self.assertEqual(self.listing(u)[cid]["last_message"]["status"], "complete")
 
+    def test_hits_and_misses_are_counted_in_metrics(self):
+        def counter(name):
+            r = self.stack.get("/metrics")
+            self.assertEqual(r.status, 200, r)
+            for line in r.body.decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+            self.fail(f"{name} is not in /metrics")
+
+        alice, bob = self.user(), self.user()
+        cid = self.group(alice, [bob])
+        self.send(alice, cid, "counted")
+        self.page(alice, cid)  # rendered and kept
+        hits, misses = counter("chatd_page_cache_hits_total"), counter("chatd_page_cache_misses_total")
+        self.page(alice, cid)  # served from the cache
+        self.assertEqual(counter("chatd_page_cache_hits_total"), hits + 1)
+        self.send(bob, cid, "moves the version")
+        self.page(alice, cid)  # compared, found stale, rendered afresh
+        self.assertEqual(counter("chatd_page_cache_misses_total"), misses + 1)
+
     # -- the conversation list ---------------------------------------------------------------------
 
     def test_a_listed_conversation_is_reused_only_while_it_is_current(self):

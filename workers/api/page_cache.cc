@@ -4,18 +4,27 @@
 
 namespace chatd::api {
 
-PageCache::PageCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+PageCache::PageCache(size_t max_bytes, Observer observer)
+    : max_bytes_(max_bytes), observer_(std::move(observer)) {}
 
 std::shared_ptr<const std::string> PageCache::Find(const std::string& key, const std::string& tag) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = index_.find(key);
-  if (it == index_.end() || it->second->tag != tag) {
-    misses_.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
+  std::shared_ptr<const std::string> body;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(key);
+    if (it != index_.end() && it->second->tag == tag) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      body = it->second->body;
+    }
   }
-  lru_.splice(lru_.begin(), lru_, it->second);
-  hits_.fetch_add(1, std::memory_order_relaxed);
-  return it->second->body;
+  if (body) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    if (observer_.on_hit) observer_.on_hit();
+  } else {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    if (observer_.on_miss) observer_.on_miss();
+  }
+  return body;
 }
 
 bool PageCache::Has(const std::string& key) const {

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -26,7 +27,14 @@ namespace chatd::api {
 
 class PageCache {
  public:
-  explicit PageCache(size_t max_bytes);
+  // Told of every lookup (main exports them as chatd_page_cache_{hits,misses}_total); either may
+  // be empty. Called with no lock held.
+  struct Observer {
+    std::function<void()> on_hit;
+    std::function<void()> on_miss;
+  };
+
+  explicit PageCache(size_t max_bytes, Observer observer = {});
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
 
@@ -56,6 +64,7 @@ class PageCache {
   void EvictLocked();
 
   const size_t max_bytes_;
+  const Observer observer_;
   mutable std::mutex mu_;
   List lru_;  // most recently used first
   std::unordered_map<std::string, List::iterator> index_;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "api/page_cache.h"
 #include "api/reply_bus.h"
 #include "api/routes.h"
 #include "api/services.h"
@@ -26,7 +27,14 @@ using chatd::Result;
 using chatd::Status;
 
 // Indexes into the application metrics registered below.
-enum AppMetricIndex { kDbAcquires = 0, kDbAcquireWaitUs, kDbWaitTimeouts, kDbReconnects };
+enum AppMetricIndex {
+  kDbAcquires = 0,
+  kDbAcquireWaitUs,
+  kDbWaitTimeouts,
+  kDbReconnects,
+  kPageCacheHits,
+  kPageCacheMisses
+};
 
 std::vector<chatd::pool::AppMetricSpec> AppMetrics() {
   using chatd::pool::MetricType;
@@ -39,6 +47,12 @@ std::vector<chatd::pool::AppMetricSpec> AppMetrics() {
        "Requests that found no free database session within DB_ACQUIRE_TIMEOUT_MS.",
        MetricType::kCounter},
       {"chatd_db_reconnects_total", "Broken database sessions closed for reconnection.",
+       MetricType::kCounter},
+      {"chatd_page_cache_hits_total",
+       "Rendered pages (of messages, or listed conversations) reused at an unchanged version.",
+       MetricType::kCounter},
+      {"chatd_page_cache_misses_total",
+       "Page cache lookups that found nothing at the current version (rendered afresh).",
        MetricType::kCounter},
   };
 }
@@ -87,6 +101,13 @@ Result<std::unique_ptr<chatd::pool::App>> MakeApp(const Config& config,
     chatd::pool::Scoreboard::Get()->AddAppMetric(kDbWaitTimeouts, 1);
   };
   observer.on_reconnect = [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kDbReconnects, 1); };
+  if (config.page_cache_mb > 0) {
+    services->message_pages = std::make_shared<chatd::api::PageCache>(
+        static_cast<size_t>(config.page_cache_mb) << 20,
+        chatd::api::PageCache::Observer{
+            [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kPageCacheHits, 1); },
+            [] { chatd::pool::Scoreboard::Get()->AddAppMetric(kPageCacheMisses, 1); }});
+  }
   services->db = std::make_unique<chatd::store::Database>(config.database_url, config.db_pool_size,
                                                           config.db_acquire_timeout_ms, observer);
   // Assistant replies: the provider (none without LLM_BASE_URL), this process's registry of
