@@ -1,7 +1,8 @@
 // bench-stream-client: the load client of the `streams` benchmark section (40_streams.py). It
 // opens many slow SSE streams at once and times each one's first delta, in one thread on libcurl's
-// multi interface, so the client costs little of the two cores it shares with what it measures
-// (the Python threads it replaces ate a good part of them and blurred every figure).
+// multi interface driven by epoll (curl_multi_socket_action: work per event, not per stream; the
+// curl_multi_perform loop it replaces visited every stream on each wakeup), so the client costs
+// little of the two cores it shares with what it measures.
 //
 //   bench-stream-client --port P --requests FILE --streams N --rate R --marker delta|openai
 //                       [--host H] [--timeout-s T]
@@ -23,6 +24,8 @@
 // late the client started the stream against its schedule (a client that cannot keep up shows it).
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -211,16 +214,50 @@ int main(int argc, char** argv) {
                              : t0;
   }
 
+  // libcurl tells which sockets to watch and when to call it back; epoll waits for both.
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct Timer {
+    bool armed = false;
+    Clock::time_point at;
+  } timer;
+  auto on_socket = +[](CURL*, curl_socket_t fd, int what, void* user, void*) -> int {
+    const int epfd = *static_cast<int*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.data.fd = fd;
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0) epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+  };
+  auto on_timer = +[](CURLM*, long timeout_ms, void* user) -> int {
+    auto* t = static_cast<Timer*>(user);
+    t->armed = timeout_ms >= 0;
+    if (t->armed) t->at = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
+  };
+  int epfd = ep;
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, &epfd);
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, &timer);
+
   size_t next = 0;
   int running = 0;
   size_t done = 0;
+  std::vector<epoll_event> events(256);
   while (done < streams.size()) {
-    const Clock::time_point now = Clock::now();
+    Clock::time_point now = Clock::now();
     while (next < streams.size() && streams[next].scheduled <= now) {
       StartStream(multi, streams[next], requests[next % requests.size()], o);
       ++next;
     }
-    curl_multi_perform(multi, &running);
+    if (timer.armed && timer.at <= now) {
+      timer.armed = false;
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -241,15 +278,24 @@ int main(int argc, char** argv) {
       s->headers = nullptr;
       ++done;
     }
-    // Sleep until the network or the next scheduled start (at most 50 ms).
-    int wait_ms = 50;
-    if (next < streams.size()) {
-      auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(streams[next].scheduled - Clock::now());
-      wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 50));
+    if (done == streams.size()) break;
+    // Sleep until the network, libcurl's timer or the next scheduled start (at most 50 ms).
+    now = Clock::now();
+    Clock::time_point wake = now + std::chrono::milliseconds(50);
+    if (next < streams.size()) wake = std::min(wake, streams[next].scheduled);
+    if (timer.armed) wake = std::min(wake, timer.at);
+    const int wait_ms = static_cast<int>(std::clamp<int64_t>(
+        std::chrono::ceil<std::chrono::milliseconds>(wake - now).count(), 0, 50));
+    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), wait_ms);
+    for (int k = 0; k < n; ++k) {
+      int flags = 0;
+      if (events[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) flags |= CURL_CSELECT_IN;
+      if (events[k].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+      if (events[k].events & EPOLLERR) flags |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi, events[k].data.fd, flags, &running);
     }
-    if (wait_ms > 0 || running > 0) curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
+  close(ep);
   curl_multi_cleanup(multi);
   curl_global_cleanup();
   return 0;
