@@ -294,13 +294,13 @@ Result<http::Response> CreateConversation(Services& services, const http::Reques
 
 // ---- GET /conversations -------------------------------------------------------------------------
 
-// GET /conversations through the page cache (api/page_cache.h): the page's keys and versions
-// first, then only the conversations whose rendering at that version is not cached, rendered and
+// The page's keys and versions first, then only the conversations whose rendering at that version
+// is not in the page cache (api/page_cache.h; all of them when PAGE_CACHE_MB=0), rendered and
 // kept (unless the last message is still streaming: its text grows without a version change). A
 // page thus costs its index range and primary-key reads, plus the full read of what changed.
-Result<http::Response> ListConversationsCached(Services& services, const Principal& me,
-                                               const store::ConversationFilter& filter) {
-  PageCache& cache = *services.message_pages;
+Result<http::Response> ListConversationsPage(Services& services, const Principal& me,
+                                             const store::ConversationFilter& filter) {
+  PageCache* cache = services.message_pages.get();
   auto key_of = [](const std::string& id, bool archived) {
     return "c/" + id + (archived ? "/a" : "/n");
   };
@@ -314,7 +314,7 @@ Result<http::Response> ListConversationsCached(Services& services, const Princip
         std::unordered_map<std::string, size_t> slot;
         for (size_t i = 0; i < keys.items.size(); ++i) {
           const store::ConversationKey& k = keys.items[i];
-          bodies[i] = cache.Find(key_of(k.id, k.archived), k.version.Tag());
+          if (cache) bodies[i] = cache->Find(key_of(k.id, k.archived), k.version.Tag());
           if (!bodies[i]) {
             missing.push_back(k.id);
             slot[k.id] = i;
@@ -325,7 +325,9 @@ Result<http::Response> ListConversationsCached(Services& services, const Princip
           WriteConversation(item, record);
           auto body = std::make_shared<const std::string>(item.Take());
           const bool streaming = record.last_message && record.last_message->status == "streaming";
-          if (!streaming) cache.Store(key_of(record.id, record.archived), version.Tag(), *body);
+          if (cache && !streaming) {
+            cache->Store(key_of(record.id, record.archived), version.Tag(), *body);
+          }
           bodies[slot[record.id]] = std::move(body);
         }
         return Status::Ok();
@@ -382,27 +384,7 @@ Result<http::Response> ListConversations(Services& services, const http::Request
   }
   if (!errors.empty()) return Status::Invalid(std::move(errors));
 
-  if (services.message_pages) return ListConversationsCached(services, *me, filter);
-
-  store::ConversationPage page;
-  Status st = services.db->Run(
-      [&](soci::session& s) {
-        page = store::ListConversations(s, me->user_id, filter);
-        return Status::Ok();
-      },
-      /*idempotent=*/true);
-  if (!st.ok()) return st;
-  json::Writer w;
-  w.StartObject().Key("items").StartArray();
-  for (const auto& c : page.items) WriteConversation(w, c);
-  w.EndArray().Key("next_cursor");
-  if (page.next) {
-    w.String(store::EncodeConversationCursor(*page.next));
-  } else {
-    w.Null();
-  }
-  w.EndObject();
-  return http::Response::Json(200, w.Take());
+  return ListConversationsPage(services, *me, filter);
 }
 
 // ---- /conversations/{id} ------------------------------------------------------------------------

@@ -295,13 +295,10 @@ Status PrepareReply(soci::session& s, Services& services, const Principal& me,
 
 void EmitReplyEvents(soci::session& s, const PreparedReply& p, const std::string& actor_id,
                      const store::MessageRecord* user_message) {
-  if (user_message != nullptr) {
-    store::EmitEventsToMembers(s, p.conversation_id, "message.created",
-                               {MessageEventPayload(*user_message), MessageEventPayload(p.reply)});
-  } else {
-    store::EmitEventToMembers(s, p.conversation_id, "message.created",
-                              MessageEventPayload(p.reply));
-  }
+  std::vector<std::string> created;
+  if (user_message != nullptr) created.push_back(MessageEventPayload(*user_message));
+  created.push_back(MessageEventPayload(p.reply));
+  store::EmitEventsToMembers(s, p.conversation_id, "message.created", created);
   if (p.title_set) EmitTitleChanged(s, p.conversation_id, actor_id);
 }
 

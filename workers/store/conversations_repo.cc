@@ -42,21 +42,16 @@ namespace {
   ") p LEFT JOIN messages lm ON lm.conversation_id = p.id AND lm.seq = p.last_seq " \
   "LEFT JOIN users lu ON lu.id = lm.sender_id "
 constexpr int kConversationColumnCount = 10;
-// The inner bound of the list statements below: the largest page (api/render.h) plus one.
+// The inner bound of the list's keys statement: the largest page (api/render.h) plus one.
 constexpr int kListInnerBound = 101;
 
-// The page is chosen first (inner query: the caller's memberships in activity order straight from
-// conversation_members_activity_idx — sql/0002 keeps each membership's copy of the activity — and
-// their conversations by primary key, so a page costs `limit` rows however many conversations
-// the caller has), and only its rows are formatted and get their members and last message (by
-// (conversation_id, seq) = last_seq), so the per-row cost of a long list is the sort alone.
-// $1 user, $2 archived, $3 limit; then the filters' own parameters. One constant per combination
-// of filters (a prepared statement's text is fixed).
-#define CHATD_LIST_INNER                                                                 \
-  "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, m.archived, c.created_at, " \
-  "c.updated_at, m.last_activity_at, c.last_seq "                                        \
-  "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "        \
-  "WHERE m.user_id = CAST($1 AS uuid) AND m.archived = $2 "
+// GET /conversations is two statements (the page cache, api/page_cache.h and sql/0003, serves
+// the second). First the page's keys: the caller's memberships in activity order straight from
+// conversation_members_activity_idx (sql/0002 keeps each membership's copy of the activity) and
+// their conversations' versions by primary key, so a page costs `limit` rows however many
+// conversations the caller has, and nothing is formatted. Columns: 0 id, 1 archived,
+// 2 activity_us, 3 version, 4 profiles. $1 user, $2 archived, $3 limit; then the filters' own
+// parameters. One constant per combination of filters (a prepared statement's text is fixed).
 #define CHATD_LIST_TITLE(pattern) "AND c.title ILIKE " pattern " ESCAPE '\\' "
 // The cursor's microseconds back to a timestamptz, exactly (the product is an integral double
 // below 2^53, which DecodeConversationCursor guarantees).
@@ -70,18 +65,22 @@ constexpr int kListInnerBound = 101;
 // so the statement would be re-planned on every execution despite being prepared; with the bound
 // inside, the generic plan is chosen after five executions, and the executor still reads only
 // $3 rows (a LIMIT pulls no more than it returns).
-#define CHATD_LIST(filters)                                                                        \
-  CHATD_CONVERSATION_SELECT "SELECT * FROM (" CHATD_LIST_INNER filters                             \
-                            "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT 101) " \
-                            "bounded LIMIT $3" CHATD_CONVERSATION_TAIL                             \
-                            "ORDER BY p.last_activity_at DESC, p.id DESC"
-constexpr const char* kList = CHATD_LIST("");
-constexpr const char* kListTitle = CHATD_LIST(CHATD_LIST_TITLE("$4"));
-constexpr const char* kListAfter = CHATD_LIST(CHATD_LIST_AFTER("$4", "$5"));
-constexpr const char* kListTitleAfter =
-    CHATD_LIST(CHATD_LIST_TITLE("$4") CHATD_LIST_AFTER("$5", "$6"));
-#undef CHATD_LIST
-#undef CHATD_LIST_INNER
+#define CHATD_KEYS(filters)                                                                  \
+  "SELECT b.id::text, b.archived, CAST(extract(epoch FROM b.last_activity_at) * 1000000 AS " \
+  "bigint), b.version, e.profiles FROM (SELECT * FROM ("                                     \
+  "SELECT c.id, m.archived, m.last_activity_at, c.version "                                  \
+  "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "            \
+  "WHERE m.user_id = CAST($1 AS uuid) AND m.archived = $2 " filters                          \
+  "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT 101) bounded LIMIT $3) b " \
+  "CROSS JOIN page_cache_epoch e ORDER BY b.last_activity_at DESC, b.id DESC"
+// Indexed [with a title filter][with a cursor].
+constexpr const char* kListKeys[2][2] = {
+    {CHATD_KEYS(""), CHATD_KEYS(CHATD_LIST_AFTER("$4", "$5"))},
+    {CHATD_KEYS(CHATD_LIST_TITLE("$4")),
+     CHATD_KEYS(CHATD_LIST_TITLE("$4") CHATD_LIST_AFTER("$5", "$6"))}};
+#undef CHATD_KEYS
+#undef CHATD_LIST_AFTER
+#undef CHATD_LIST_TITLE
 
 // $1 conversation, $2 the caller.
 constexpr const char* kFindConversation = CHATD_CONVERSATION_SELECT
@@ -97,28 +96,9 @@ constexpr const char* kConversationSnapshot = CHATD_CONVERSATION_SELECT
     "c.updated_at, c.last_activity_at, c.last_seq FROM conversations c "
     "WHERE c.id = CAST($1 AS uuid)" CHATD_CONVERSATION_TAIL;
 
-// The page cache's two statements (api/page_cache.h, sql/0003). First the page's keys only: the
-// same choice of rows as the list statements (the same inner query and bounds), each with its
-// conversation's version and the profiles epoch: `limit` index entries and primary-key reads,
-// nothing formatted. Columns: 0 id, 1 archived, 2 activity_us, 3 version, 4 profiles.
-#define CHATD_KEYS(filters)                                                                  \
-  "SELECT b.id::text, b.archived, CAST(extract(epoch FROM b.last_activity_at) * 1000000 AS " \
-  "bigint), b.version, e.profiles FROM (SELECT * FROM ("                                     \
-  "SELECT c.id, m.archived, m.last_activity_at, c.version "                                  \
-  "FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id "            \
-  "WHERE m.user_id = CAST($1 AS uuid) AND m.archived = $2 " filters                          \
-  "ORDER BY m.last_activity_at DESC, m.conversation_id DESC LIMIT 101) bounded LIMIT $3) b " \
-  "CROSS JOIN page_cache_epoch e ORDER BY b.last_activity_at DESC, b.id DESC"
-constexpr const char* kListKeys = CHATD_KEYS("");
-constexpr const char* kListKeysTitle = CHATD_KEYS(CHATD_LIST_TITLE("$4"));
-constexpr const char* kListKeysAfter = CHATD_KEYS(CHATD_LIST_AFTER("$4", "$5"));
-constexpr const char* kListKeysTitleAfter =
-    CHATD_KEYS(CHATD_LIST_TITLE("$4") CHATD_LIST_AFTER("$5", "$6"));
-#undef CHATD_KEYS
-
-// Then the conversations that were not cached, in full, each with the version it was read at (the
-// same snapshot as its columns). $1 the caller, $2 '{...}' ids. Extra columns after the last
-// message: version, profiles.
+// Then the conversations of the page whose rendering is not cached, in full, each with the version
+// it was read at (the same snapshot as its columns). $1 the caller, $2 '{...}' ids. Extra columns
+// after the last message: version, profiles.
 constexpr const char* kListByIds = CHATD_CONVERSATION_SELECT_WITH(
     ", p.version, (SELECT profiles FROM page_cache_epoch)")
     "SELECT c.id, c.kind, c.title, c.assistant_id, c.owner_id, m.archived, c.created_at, "
@@ -130,8 +110,6 @@ constexpr const char* kListByIds = CHATD_CONVERSATION_SELECT_WITH(
 #undef CHATD_CONVERSATION_TAIL
 #undef CHATD_CONVERSATION_SELECT
 #undef CHATD_CONVERSATION_SELECT_WITH
-#undef CHATD_LIST_AFTER
-#undef CHATD_LIST_TITLE
 
 constexpr const char* kLockConversation =
     "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text "
@@ -298,45 +276,18 @@ std::optional<ActivityPosition> DecodeConversationCursor(std::string_view cursor
   return p;
 }
 
-ConversationPage ListConversations(soci::session& s, const std::string& user_id,
-                                   const ConversationFilter& filter) {
-  const bool with_title = !filter.title_query.empty();
-  const bool with_after = filter.after.has_value();
-  const std::string pattern = with_title ? "%" + EscapeLikePattern(filter.title_query) + "%" : "";
-  const std::string after_id = with_after ? filter.after->id : std::string();
-  Params params;
-  // One more than the page tells whether there is a next one.
-  const int limit = std::clamp(filter.limit, 1, kListInnerBound - 1);
-  params.Text(user_id).Bool(filter.archived).Int(limit + 1);
-  if (with_title) params.Text(pattern);
-  if (with_after) params.Int(filter.after->activity_us).Text(after_id);
-  const char* sql =
-      with_title ? (with_after ? kListTitleAfter : kListTitle) : (with_after ? kListAfter : kList);
-
-  ConversationPage page;
-  Rows rows = Query(s, sql, params);
-  page.items.reserve(rows.size());
-  for (int i = 0; i < rows.size(); ++i) page.items.push_back(ReadConversation(rows, i));
-  if (static_cast<int>(page.items.size()) > limit) {
-    page.items.pop_back();
-    page.next = page.items.back().position;
-  }
-  return page;
-}
-
 ConversationKeyPage ListConversationKeys(soci::session& s, const std::string& user_id,
                                          const ConversationFilter& filter) {
   const bool with_title = !filter.title_query.empty();
   const bool with_after = filter.after.has_value();
-  const std::string pattern = with_title ? "%" + EscapeLikePattern(filter.title_query) + "%" : "";
-  const std::string after_id = with_after ? filter.after->id : std::string();
-  Params params;
+  // One more than the page tells whether there is a next one.
   const int limit = std::clamp(filter.limit, 1, kListInnerBound - 1);
+  const std::string pattern = with_title ? "%" + EscapeLikePattern(filter.title_query) + "%" : "";
+  Params params;  // keeps pointers to the strings above (store/statements.h)
   params.Text(user_id).Bool(filter.archived).Int(limit + 1);
   if (with_title) params.Text(pattern);
-  if (with_after) params.Int(filter.after->activity_us).Text(after_id);
-  const char* sql = with_title ? (with_after ? kListKeysTitleAfter : kListKeysTitle)
-                               : (with_after ? kListKeysAfter : kListKeys);
+  if (with_after) params.Int(filter.after->activity_us).Text(filter.after->id);
+  const char* sql = kListKeys[with_title][with_after];
   ConversationKeyPage page;
   Rows rows = Query(s, sql, params);
   page.items.reserve(rows.size());
@@ -360,14 +311,8 @@ std::vector<VersionedConversation> LoadConversationsForList(soci::session& s,
                                                             const std::vector<std::string>& ids) {
   std::vector<VersionedConversation> out;
   if (ids.empty()) return out;
-  std::string array = "{";
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!IsLowerUuid(ids[i])) continue;  // they come from the database; never trust blindly
-    if (array.size() > 1) array += ",";
-    array += ids[i];
-  }
-  array += "}";
-  Rows rows = Query(s, kListByIds, Params().Text(user_id).Text(array));
+  // The ids came from the database (ListConversationKeys).
+  Rows rows = Query(s, kListByIds, Params().Text(user_id).Text(UuidArrayLiteral(ids)));
   constexpr int kExtra = kConversationColumnCount + static_cast<int>(kMessageColumnCount);
   out.reserve(rows.size());
   for (int i = 0; i < rows.size(); ++i) {

@@ -82,21 +82,12 @@ struct ConversationFilter {
   int limit = 50;                         // 1..100
 };
 
-struct ConversationPage {
-  std::vector<ConversationRecord> items;
-  std::optional<ActivityPosition> next;  // set when there are more
-};
-
-// The caller's conversations, most recently active first. One statement whatever the page size:
-// the page, with each conversation's members and last message joined after the LIMIT.
-ConversationPage ListConversations(soci::session& s, const std::string& user_id,
-                                   const ConversationFilter& filter);
-
-// The page cache's way to the same list (api/page_cache.h): first the page's keys, each with the
-// version its rendering depends on (sql/0003: the conversation's row, members, last message; the
-// profiles epoch for names) and the caller's own archived flag, in list order; then, for the
-// conversations not cached at that version, their records, each with the version it was read at.
-// A conversation the caller left between the two reads is absent from the second.
+// The caller's conversations, most recently active first, in two steps for the page cache
+// (api/page_cache.h). First the page's keys, in list order, each with the caller's own archived
+// flag and the version its rendering depends on (sql/0003: the conversation's row, members, last
+// message; the profiles epoch for names): `limit` index entries and primary-key reads. Then, for
+// the conversations not cached at that version, their records, each with the version it was read
+// at. A conversation the caller left between the two reads is absent from the second.
 struct ConversationKey {
   std::string id;
   bool archived = false;

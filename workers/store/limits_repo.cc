@@ -20,7 +20,8 @@ constexpr const char* kLockKey =
     "SELECT pg_advisory_xact_lock(CAST($1 AS integer), hashtext(CAST($2 AS text)))";
 
 // A turn's checks after the lock, in one statement: the window, today's tokens, and the count of
-// this reply when both allow it. $1 key, $2 user, $3 replies per minute, $4 daily tokens.
+// this reply when both allow it (a data-modifying CTE runs whether or not it is read). $1 key,
+// $2 user, $3 replies per minute, $4 daily tokens.
 // Columns: used, oldest_leaves_in, tokens_today, seconds_to_midnight.
 constexpr const char* kTakeTurn =
     "WITH w AS (SELECT CAST(coalesce(sum(count), 0) AS bigint) AS used, "
@@ -36,7 +37,7 @@ constexpr const char* kTakeTurn =
     "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limits.count + 1 RETURNING 1) "
     "SELECT w.used, w.oldest, q.tokens, "
     "CAST(ceil(extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') "
-    "- (now() AT TIME ZONE 'UTC'))) AS integer), (SELECT count(*) FROM counted) FROM w, q";
+    "- (now() AT TIME ZONE 'UTC'))) AS integer) FROM w, q";
 
 constexpr const char* kUsedToday =
     "SELECT CAST(coalesce(sum(prompt_tokens + completion_tokens), 0) AS bigint), "
