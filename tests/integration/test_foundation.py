@@ -5,7 +5,7 @@ import os
 import subprocess
 import unittest
 
-from harness import BUILD, SOURCE, Postgres, Stack, wait_until
+from harness import BUILD, SOURCE, Postgres, Stack, create_user, wait_until
 
 PROBLEM_KEYS = {"type", "title", "status", "code", "detail", "request_id"}
 
@@ -91,6 +91,111 @@ class FoundationTest(unittest.TestCase):
         self.assertIn("POST", r.headers.get("access-control-allow-methods", ""))
 
 
+class InfoTest(unittest.TestCase):
+    """GET /api/v1/info: public, the limits that validation really enforces, the LLM's state."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(env={"MAX_MESSAGE_CHARS": "300", "LLM_MODEL": "demo-model-1"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.close()
+
+    def info(self):
+        r = self.stack.get("/api/v1/info")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.content_type.startswith("application/json"), r.headers)
+        self.assertEqual(r.headers.get("cache-control"), "no-cache")
+        return r.json()
+
+    def test_shape_without_authentication(self):
+        body = self.info()
+        self.assertEqual(set(body), {"version", "limits", "llm"})
+        self.assertRegex(body["version"], r"^\d+\.\d+\.\d+$")
+        with open(os.path.join(SOURCE, "CMakeLists.txt")) as f:
+            self.assertIn(f"project(chatd VERSION {body['version']} ", f.read())
+        self.assertEqual(body["limits"], {"max_message_chars": 300, "max_document_bytes": 1048576,
+                                          "max_group_members": 100, "max_title_chars": 200,
+                                          "max_system_prompt_chars": 32000})
+        self.assertEqual(body["llm"], {"configured": False, "demo": False, "model": "demo-model-1"})
+        # It is an API route like any other: CORS by allowlist, the request id, the API's rate zone.
+        origin = f"http://127.0.0.1:{self.stack.port}"
+        r = self.stack.get("/api/v1/info", headers={"Origin": origin})
+        self.assertEqual(r.headers.get("access-control-allow-origin"), origin)
+        self.assertRegex(r.headers["x-request-id"], r"^[0-9a-f]{32}$")
+        line = wait_until(lambda: next((l for l in self.stack.worker_log_lines()
+                                        if l.get("request_id") == r.headers["x-request-id"]), None),
+                          what="the request's log line")
+        self.assertEqual(line["route"], "GET /api/v1/info")
+
+    def test_limits_are_the_enforced_ones(self):
+        limits = self.info()["limits"]
+        u = create_user(self.stack)
+        owner = u.token
+
+        def field_errors(r):
+            self.assertEqual(r.status, 400, r)
+            return {e["field"] for e in r.json().get("errors", [])}
+
+        # Conversation titles.
+        n = limits["max_title_chars"]
+        r = self.stack.post("/api/v1/conversations", {"kind": "assistant", "title": "t" * (n + 1)}, token=owner)
+        self.assertIn("title", field_errors(r))
+        r = self.stack.post("/api/v1/conversations", {"kind": "assistant", "title": "t" * n}, token=owner)
+        self.assertEqual(r.status, 201, r)
+        conversation = r.json()["id"]
+        # Messages (MAX_MESSAGE_CHARS, here 300), in characters, not bytes.
+        n = limits["max_message_chars"]
+        r = self.stack.post(f"/api/v1/conversations/{conversation}/messages", {"content": "é" * (n + 1)},
+                            token=owner)
+        self.assertIn("content", field_errors(r))
+        r = self.stack.post(f"/api/v1/conversations/{conversation}/messages", {"content": "é" * n},
+                            token=owner)
+        self.assertEqual(r.status, 201, r)
+        # System prompts.
+        n = limits["max_system_prompt_chars"]
+        r = self.stack.post("/api/v1/assistants", {"name": "a", "system_prompt": "s" * (n + 1)}, token=owner)
+        self.assertIn("system_prompt", field_errors(r))
+        r = self.stack.post("/api/v1/assistants", {"name": "a", "system_prompt": "s" * n}, token=owner)
+        self.assertEqual(r.status, 201, r)
+        assistant = r.json()["id"]
+        # Documents, in bytes of UTF-8.
+        n = limits["max_document_bytes"]
+        path = f"/api/v1/assistants/{assistant}/documents"
+        r = self.stack.post(path, {"filename": "big.txt", "content": "word " * (n // 5) + "x" * (n % 5 + 1)},
+                            token=owner)
+        self.assertIn("content", field_errors(r))
+        r = self.stack.post(path, {"filename": "big.txt", "content": "word " * (n // 5) + "x" * (n % 5)},
+                            token=owner)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["bytes"], n)
+        # Group members, the owner included.
+        n = limits["max_group_members"]
+        others = self.stack.pg.psql(
+            f"INSERT INTO users (username, display_name, password_hash, is_guest, role) SELECT 'm' || i "
+            f"|| substr(md5(random()::text), 1, 8), 'member', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$"
+            f"aGFzaGhhc2g', false, 'user' FROM generate_series(1, {n}) i "
+            f"RETURNING id", db=self.stack.database).split()
+        self.assertEqual(len(others), n)
+        r = self.stack.post("/api/v1/conversations", {"kind": "group", "title": "g", "member_ids": others},
+                            token=owner)
+        self.assertIn("member_ids", field_errors(r))
+        r = self.stack.post("/api/v1/conversations", {"kind": "group", "title": "g", "member_ids": others[1:]},
+                            token=owner)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(len(r.json()["members"]), n)
+
+    def test_demo_and_configured_follow_the_configuration(self):
+        stack = Stack(env={"LLM_DEMO": "1", "LLM_BASE_URL": "http://127.0.0.1:9/v1"}).start()
+        try:
+            body = stack.get("/api/v1/info").json()
+            self.assertEqual(body["llm"], {"configured": True, "demo": True, "model": "gpt-4o-mini"})
+            self.assertEqual(body["limits"]["max_message_chars"], 5000)
+        finally:
+            stack.close()
+
+
 class WorkersDownTest(unittest.TestCase):
     def test_502_is_problem_json_when_the_pool_is_down(self):
         stack = Stack().start()
@@ -124,6 +229,14 @@ class ConfigurationTest(unittest.TestCase):
         for name in ("WORKERS", "LLM_API_KEY", "LOG_FORMAT"):
             self.assertIn(name, r.stderr)
         ok = self.run_bin([os.path.join(BUILD, "chatctl"), "check-config"])
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+
+    def test_llm_demo_must_be_a_switch(self):
+        r = self.run_bin([os.path.join(BUILD, "chatctl"), "check-config"], LLM_DEMO="yes")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("LLM_DEMO", r.stderr)
+        self.assertIn("1|0|true|false", r.stderr)
+        ok = self.run_bin([os.path.join(BUILD, "chatctl"), "check-config"], LLM_DEMO="true")
         self.assertEqual(ok.returncode, 0, ok.stderr)
 
     def test_missing_jwt_secret(self):

@@ -9,6 +9,7 @@
 namespace chatd::api {
 
 void RegisterHealthRoutes(http::Router& router, Services* services);        // health.cc
+void RegisterInfoRoutes(http::Router& router, Services* services);          // info.cc
 void RegisterAuthRoutes(http::Router& router, Services* services);          // auth.cc
 void RegisterUserRoutes(http::Router& router, Services* services);          // users.cc
 void RegisterAssistantRoutes(http::Router& router, Services* services);     // assistants.cc

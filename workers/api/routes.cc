@@ -9,6 +9,7 @@ namespace chatd::api {
 http::Router BuildRouter(Services* services) {
   http::Router router;
   RegisterHealthRoutes(router, services);
+  RegisterInfoRoutes(router, services);
   RegisterAuthRoutes(router, services);
   RegisterUserRoutes(router, services);
   RegisterAssistantRoutes(router, services);

@@ -103,6 +103,19 @@ class Reader {
     Fail(name, "must be one of " + allowed);
   }
 
+  // A switch: 1|0|true|false (the case as written; "True" is a typo worth reporting).
+  void Bool(std::string_view name, bool& out) {
+    auto v = Raw(name);
+    if (!v) return;
+    if (*v == "1" || *v == "true") {
+      out = true;
+    } else if (*v == "0" || *v == "false") {
+      out = false;
+    } else {
+      Fail(name, "must be one of 1|0|true|false");
+    }
+  }
+
   std::vector<FieldError> take_errors() { return std::move(errors_); }
 
  private:
@@ -243,6 +256,10 @@ std::string DefaultMigrationsDir() {
   return CHATD_DEFAULT_MIGRATIONS_DIR;
 }
 
+std::string_view ProjectVersion() {
+  return CHATD_VERSION;
+}
+
 Result<Config> LoadConfig(const EnvLookup& env) {
   Config c;
   c.migrations_dir = DefaultMigrationsDir();
@@ -324,6 +341,7 @@ Result<Config> LoadConfig(const EnvLookup& env) {
   }
   r.String("LLM_MODEL", c.llm_model);
   r.String("TITLE_MODEL", c.title_model);
+  r.Bool("LLM_DEMO", c.llm_demo);
   r.Integer("LLM_TIMEOUT_S", c.llm_timeout_s, 1, 3600);
   r.Integer("LLM_CONNECT_TIMEOUT_S", c.llm_connect_timeout_s, 1, 600);
   r.Integer("LLM_IDLE_TIMEOUT_S", c.llm_idle_timeout_s, 1, 3600);

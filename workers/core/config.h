@@ -80,6 +80,9 @@ struct Config {
   std::string llm_api_key;
   std::string llm_model = "gpt-4o-mini";
   std::string title_model;  // empty: titles cut from the first message
+  // The provider is a demo (scripts/run's local fake LLM), not a real model: clients say so
+  // (GET /api/v1/info). LLM_DEMO=1|0|true|false.
+  bool llm_demo = false;
   int llm_timeout_s = 120;
   int llm_connect_timeout_s = 10;
   int llm_idle_timeout_s = 30;
@@ -119,6 +122,8 @@ struct Config {
 
 // Where this build finds sql/ when MIGRATIONS_DIR is not set.
 std::string DefaultMigrationsDir();
+// The project's version (CMake's project(VERSION)), e.g. "0.1.0".
+std::string_view ProjectVersion();
 
 // Reads and validates every setting. On failure, the Status's field errors hold one entry per bad
 // variable (field = the variable's name, message = the rule), and detail() is all of them, one per

@@ -82,6 +82,25 @@ TEST(ConfigTest, LlmSettings) {
       LoadConfig(Env({{"MAX_RESPONSE_TOKENS", "9000"}, {"MAX_CONTEXT_TOKENS", "8192"}})).ok());
 }
 
+TEST(ConfigTest, LlmDemoIsASwitch) {
+  EXPECT_FALSE(LoadConfig(Env({}))->llm_demo);
+  for (const char* yes : {"1", "true"}) EXPECT_TRUE(LoadConfig(Env({{"LLM_DEMO", yes}}))->llm_demo);
+  for (const char* no : {"0", "false", ""}) {
+    EXPECT_FALSE(LoadConfig(Env({{"LLM_DEMO", no}}))->llm_demo);
+  }
+  for (const char* bad : {"yes", "True", "2", " 1"}) {
+    auto c = LoadConfig(Env({{"LLM_DEMO", bad}}));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().field_errors()[0].field, "LLM_DEMO");
+    EXPECT_NE(c.status().detail().find("1|0|true|false"), std::string::npos);
+  }
+}
+
+TEST(ConfigTest, ProjectVersionIsCMakes) {
+  EXPECT_FALSE(ProjectVersion().empty());
+  EXPECT_EQ(std::count(ProjectVersion().begin(), ProjectVersion().end(), '.'), 2);
+}
+
 TEST(ConfigTest, EnvFileParsing) {
   auto parsed = ParseEnvFile("# comment\nWORKERS=3\nexport LOG_LEVEL=debug\nQUOTED=\"a b\"\n\n");
   ASSERT_TRUE(parsed.ok());
