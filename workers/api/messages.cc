@@ -347,11 +347,6 @@ void Regenerate(Services& services, const http::Request& r, http::ResponseWriter
   auto mid = PathId(r, "mid");
   if (!id) return Reply(r, writer, ConversationNotFound());
   if (!mid) return Reply(r, writer, Status::NotFound("This message does not exist."));
-  if (!services.llm) {
-    return Reply(r, writer,
-                 Status(ErrorCode::kLlmUnavailable,
-                        "The assistant is unavailable right now. Please try again later."));
-  }
 
   std::optional<store::RateWindow> rate;
   std::optional<PreparedReply> prepared;
@@ -366,6 +361,11 @@ void Regenerate(Services& services, const http::Request& r, http::ResponseWriter
     auto turn = AssistantToAnswer(*c, message->content);
     if (!turn) {
       return Status(ErrorCode::kConflict, "No assistant answers this message.");
+    }
+    // Without a provider: 502, but only for a message the caller may see (404 otherwise).
+    if (!services.llm) {
+      return Status(ErrorCode::kLlmUnavailable,
+                    "The assistant is unavailable right now. Please try again later.");
     }
     prepared.emplace();
     Status ok = PrepareReply(s, services, *me, *c, turn->assistant_id, *message, &*prepared);
