@@ -12,8 +12,8 @@ import uuid
 from harness import Stack, create_user
 
 API = "/api/v1"
-CONVERSATION_KEYS = {"id", "kind", "title", "assistant_id", "owner_id", "members", "archived",
-                     "created_at", "updated_at", "last_message"}
+CONVERSATION_KEYS = {"id", "kind", "title", "assistant_id", "assistant", "owner_id", "members",
+                     "archived", "created_at", "updated_at", "last_message"}
 DEFAULT_ASSISTANT = "00000000-0000-0000-0000-000000000001"
 TS_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
 

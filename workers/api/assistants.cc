@@ -22,14 +22,18 @@
 
 #include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "api/common.h"
+#include "api/conversation_events.h"
 #include "api/handlers.h"
 #include "api/principal.h"
 #include "core/text.h"
 #include "json/json.h"
 #include "llm/chunker.h"
 #include "store/assistants_repo.h"
+#include "store/conversations_repo.h"
 #include "store/documents_repo.h"
 
 namespace chatd::api {
@@ -255,9 +259,27 @@ Result<http::Response> PatchAssistant(Services& services, const http::Request& r
   if (f.temperature.present) patch.temperature.emplace(f.temperature.value);
   if (f.max_tokens.present) patch.max_tokens.emplace(OptInt(f.max_tokens));
   if (f.system_prompt.present) patch.system_prompt = f.system_prompt.value;
-  auto a = WithSession<store::Assistant>(services, true, [&](soci::session& s) {
-    return store::UpdateAssistant(s, *id, *viewer, patch);
-  });
+  auto a = WithSession<store::Assistant>(
+      services, true, [&](soci::session& s) -> Result<store::Assistant> {
+        // A new name is announced to the members of the assistant's conversations (their
+        // Conversation shows it), locked after the assistant. Not for the built-in default,
+        // whose conversations are every chat of kind assistant (docs/websocket.md).
+        std::vector<std::string> conversations;
+        if (patch.name && *id != store::kDefaultAssistantId) {
+          Status access =
+              store::CheckAssistantAccess(s, *id, *viewer, store::AssistantIntent::kChange);
+          if (!access.ok()) return access;
+          auto before = store::GetAssistant(s, *id, *viewer);
+          if (!before.ok()) return before.status();
+          if (before->name != *patch.name) {
+            conversations = store::LockConversationsOfAssistant(s, *id);
+          }
+        }
+        auto updated = store::UpdateAssistant(s, *id, *viewer, patch);
+        if (!updated.ok()) return updated;
+        AnnounceAssistantChange(s, conversations, viewer->user_id, {"assistant"});
+        return updated;
+      });
   if (!a.ok()) return a.status();
   return One(200, *a, WriteAssistant);
 }
@@ -268,8 +290,14 @@ Result<http::Response> DeleteAssistant(Services& services, const http::Request& 
   auto id = PathId(r, "id");
   if (!id) return Status::NotFound();
   auto done = WithSession<Done>(services, true, [&](soci::session& s) -> Result<Done> {
+    // The assistant, then its conversations, are locked before ON DELETE SET NULL clears their
+    // assistant_id, so their members are told what the Conversation now shows.
+    Status access = store::CheckAssistantAccess(s, *id, *viewer, store::AssistantIntent::kDelete);
+    if (!access.ok()) return access;
+    std::vector<std::string> conversations = store::LockConversationsOfAssistant(s, *id);
     Status st = store::DeleteAssistant(s, *id, *viewer);
     if (!st.ok()) return st;
+    AnnounceAssistantChange(s, conversations, viewer->user_id, {"assistant_id", "assistant"});
     return Done{};
   });
   if (!done.ok()) return done.status();

@@ -47,4 +47,17 @@ void AnnounceUserDeparture(soci::session& s, const std::string& user_id) {
   }
 }
 
+void AnnounceAssistantChange(soci::session& s, const std::vector<std::string>& conversation_ids,
+                             const std::string& actor_id, const std::vector<std::string>& changed) {
+  for (const std::string& id : conversation_ids) {
+    std::optional<store::ConversationRecord> snapshot = store::LoadConversationSnapshot(s, id);
+    if (!snapshot) continue;
+    std::vector<std::string> members;
+    members.reserve(snapshot->members.size());
+    for (const auto& m : snapshot->members) members.push_back(m.user.id);
+    EmitConversationEvent(s, *snapshot, "conversation.updated", {actor_id, std::nullopt, changed},
+                          members);
+  }
+}
+
 }  // namespace chatd::api

@@ -36,4 +36,11 @@ void EmitConversationEvent(soci::session& s, const store::ConversationRecord& sn
 // in the deleting transaction, before the DELETE.
 void AnnounceUserDeparture(soci::session& s, const std::string& user_id);
 
+// After an assistant was renamed or deleted: conversation.updated with `changed` (["assistant"],
+// or ["assistant_id", "assistant"] for a deletion) to the members of each of `conversation_ids`,
+// rendered as they stand now. The ids come from store::LockConversationsOfAssistant, taken in the
+// same transaction before the change, so the conversations stay locked and their members fixed.
+void AnnounceAssistantChange(soci::session& s, const std::vector<std::string>& conversation_ids,
+                             const std::string& actor_id, const std::vector<std::string>& changed);
+
 }  // namespace chatd::api

@@ -51,8 +51,13 @@ void WriteConversation(json::Writer& w, const store::ConversationRecord& c) {
       .Field("kind", c.kind)
       .Field("title", c.title)
       .Field("assistant_id", c.assistant_id)
-      .Field("owner_id", c.owner_id)
-      .Key("members");
+      .Key("assistant");
+  if (c.assistant) {
+    w.StartObject().Field("id", c.assistant->id).Field("name", c.assistant->name).EndObject();
+  } else {
+    w.Null();
+  }
+  w.Field("owner_id", c.owner_id).Key("members");
   w.StartArray();
   for (const store::MemberRecord& member : c.members) {
     w.StartObject()

@@ -31,8 +31,8 @@ void WritePublicUser(json::Writer& w, const store::PublicUserRecord& user);
 //  model, usage: {prompt_tokens, completion_tokens}|null, sources: [...], flags: [...], created_at}
 void WriteMessage(json::Writer& w, const store::MessageRecord& message);
 
-// {id, kind, title, assistant_id, owner_id, members: [PublicUser + {role}], archived, created_at,
-//  updated_at, last_message: Message|null}
+// {id, kind, title, assistant_id, assistant: {id, name}|null, owner_id, members: [PublicUser +
+//  {role}], archived, created_at, updated_at, last_message: Message|null}
 void WriteConversation(json::Writer& w, const store::ConversationRecord& conversation);
 
 // Whole bodies.

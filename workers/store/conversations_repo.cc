@@ -14,6 +14,7 @@
 #include <charconv>
 
 #include "json/json.h"
+#include "store/assistants_repo.h"
 #include "store/sql.h"
 #include "store/statements.h"
 
@@ -25,9 +26,16 @@ namespace {
 // array of [id, username, display_name, role, archived] per conversation (owner first, then by
 // joining time), which ReadMembers parses. ReadConversation reads the columns back:
 //   0 id, 1 kind, 2 title, 3 assistant_id, 4 owner_id, 5 archived (bool), 6 created_at,
-//   7 updated_at, 8 activity_us, 9 members (json), 10.. the last message (CHATD_MESSAGE_COLUMNS).
+//   7 updated_at, 8 activity_us, 9 members (json), 10 the answering assistant's id, 11 its name,
+//   12.. the last message (CHATD_MESSAGE_COLUMNS).
+// The answering assistant is assistant_id's, or for kind 'assistant' without one the built-in
+// default (CHATD_DEFAULT_ASSISTANT, store::kDefaultAssistantId): a primary-key read. Its name is
+// covered by the page versions through page_cache_epoch.profiles (sql/0005), read in the same
+// statement.
 // Over `p`, a row with conversations' columns plus the caller's `archived` and `last_activity_at`.
 // CHATD_CONVERSATION_SELECT_WITH(extra) appends `extra` columns after the last message's.
+#define CHATD_DEFAULT_ASSISTANT "00000000-0000-0000-0000-000000000001"
+static_assert(kDefaultAssistantId == CHATD_DEFAULT_ASSISTANT);
 #define CHATD_CONVERSATION_SELECT CHATD_CONVERSATION_SELECT_WITH("")
 #define CHATD_CONVERSATION_SELECT_WITH(extra) \
   "SELECT p.id::text, p.kind, p.title, p.assistant_id::text, p.owner_id::text, " \
@@ -37,11 +45,14 @@ namespace {
   "(SELECT json_agg(json_build_array(mu.id, mu.username, mu.display_name, mm.role, mm.archived) " \
   "ORDER BY (mm.role = 'owner') DESC, mm.joined_at, mu.id) "                                     \
   "FROM conversation_members mm JOIN users mu ON mu.id = mm.user_id "                            \
-  "WHERE mm.conversation_id = p.id), " CHATD_MESSAGE_COLUMNS("lm", "lu") extra " FROM ("
+  "WHERE mm.conversation_id = p.id), pa.id::text, pa.name, "                                   \
+  CHATD_MESSAGE_COLUMNS("lm", "lu") extra " FROM ("
 #define CHATD_CONVERSATION_TAIL                                                     \
   ") p LEFT JOIN messages lm ON lm.conversation_id = p.id AND lm.seq = p.last_seq " \
-  "LEFT JOIN users lu ON lu.id = lm.sender_id "
-constexpr int kConversationColumnCount = 10;
+  "LEFT JOIN users lu ON lu.id = lm.sender_id "                                     \
+  "LEFT JOIN assistants pa ON pa.id = COALESCE(p.assistant_id, CASE WHEN p.kind = "  \
+  "'assistant' THEN CAST('" CHATD_DEFAULT_ASSISTANT "' AS uuid) END) "
+constexpr int kConversationColumnCount = 12;
 // The inner bound of the list's keys statement: the largest page (api/render.h) plus one.
 constexpr int kListInnerBound = 101;
 
@@ -110,6 +121,7 @@ constexpr const char* kListByIds = CHATD_CONVERSATION_SELECT_WITH(
 #undef CHATD_CONVERSATION_TAIL
 #undef CHATD_CONVERSATION_SELECT
 #undef CHATD_CONVERSATION_SELECT_WITH
+#undef CHATD_DEFAULT_ASSISTANT
 
 constexpr const char* kLockConversation =
     "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text "
@@ -122,6 +134,11 @@ constexpr const char* kCallerMembership =
     "SELECT m.role, m.archived, u.username, u.display_name "
     "FROM conversation_members m JOIN users u ON u.id = m.user_id "
     "WHERE m.conversation_id = CAST($1 AS uuid) AND m.user_id = CAST($2 AS uuid)";
+
+// The assistant's conversations, locked in one order. $1 assistant.
+constexpr const char* kLockConversationsOfAssistant =
+    "SELECT id::text FROM conversations WHERE assistant_id = CAST($1 AS uuid) "
+    "ORDER BY id FOR NO KEY UPDATE";
 
 constexpr const char* kUsableAssistant =
     "SELECT name FROM assistants WHERE id = CAST(:assistant_id AS uuid) "
@@ -236,6 +253,7 @@ ConversationRecord ReadConversation(const Rows& rows, int i) {
   c.updated_at = rows.Text(i, 7);
   c.position = {rows.Int(i, 8), c.id};
   c.members = ReadMembers(rows.View(i, 9));
+  if (!rows.IsNull(i, 10)) c.assistant = ConversationAssistant{rows.Text(i, 10), rows.Text(i, 11)};
   if (!rows.IsNull(i, kConversationColumnCount))
     c.last_message = ReadMessage(rows, i, kConversationColumnCount);
   return c;
@@ -384,6 +402,15 @@ int64_t CountExistingUsers(soci::session& s, const std::vector<std::string>& use
 
 std::vector<std::string> MemberIds(soci::session& s, const std::string& conversation_id) {
   Rows rows = Query(s, kMemberIds, Params().Text(conversation_id));
+  std::vector<std::string> ids;
+  ids.reserve(rows.size());
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Text(i, 0));
+  return ids;
+}
+
+std::vector<std::string> LockConversationsOfAssistant(soci::session& s,
+                                                      const std::string& assistant_id) {
+  Rows rows = Query(s, kLockConversationsOfAssistant, Params().Text(assistant_id));
   std::vector<std::string> ids;
   ids.reserve(rows.size());
   for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Text(i, 0));

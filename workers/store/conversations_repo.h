@@ -58,12 +58,23 @@ struct ActivityPosition {
 std::string EncodeConversationCursor(const ActivityPosition& position);
 std::optional<ActivityPosition> DecodeConversationCursor(std::string_view cursor);
 
+// The assistant that answers in a conversation, as a Conversation shows it to every member
+// (GET /assistants/{id} is the owner's only).
+struct ConversationAssistant {
+  std::string id;
+  std::string name;
+};
+
 // API.md's Conversation as one member sees it.
 struct ConversationRecord {
   std::string id;
   std::string kind;  // "assistant" | "direct" | "group"
   std::optional<std::string> title;
   std::optional<std::string> assistant_id;
+  // The assistant that answers: assistant_id's, or for kind "assistant" without one (the
+  // built-in default, or its assistant deleted) the built-in default (store::kDefaultAssistantId,
+  // as messages.cc falls back to it). nullopt for direct chats and groups without an assistant.
+  std::optional<ConversationAssistant> assistant;
   std::string owner_id;
   std::vector<MemberRecord> members;  // the owner first, then by joining time
   bool archived = false;              // the caller's own flag
@@ -85,7 +96,8 @@ struct ConversationFilter {
 // The caller's conversations, most recently active first, in two steps for the page cache
 // (api/page_cache.h). First the page's keys, in list order, each with the caller's own archived
 // flag and the version its rendering depends on (sql/0003: the conversation's row, members, last
-// message; the profiles epoch for names): `limit` index entries and primary-key reads. Then, for
+// message, and the assistant's row for its name; the profiles epoch for the names of users
+// and, since sql/0005, of assistants): `limit` index entries and primary-key reads. Then, for
 // the conversations not cached at that version, their records, each with the version it was read
 // at. A conversation the caller left between the two reads is absent from the second.
 struct ConversationKey {
@@ -157,6 +169,14 @@ bool UserExists(soci::session& s, const std::string& user_id);
 int64_t CountExistingUsers(soci::session& s, const std::vector<std::string>& user_ids);
 
 std::vector<std::string> MemberIds(soci::session& s, const std::string& conversation_id);
+
+// Locks (FOR NO KEY UPDATE, in id order) the conversations whose assistant_id is `assistant_id`
+// and returns their ids: a rename or deletion of the assistant then announces itself to their
+// members (api/conversation_events.h) with recipients taken under those locks. Call it after
+// locking the assistant (store/assistants_repo.h's access check): assistant, then conversations,
+// the order a deletion's ON DELETE SET NULL takes too.
+std::vector<std::string> LockConversationsOfAssistant(soci::session& s,
+                                                      const std::string& assistant_id);
 
 // ---- Writing (inside the caller's transaction) --------------------------------------------------
 
