@@ -8,6 +8,7 @@ import unittest
 from harness import BUILD, SOURCE, Postgres, Stack, create_user, wait_until
 
 PROBLEM_KEYS = {"type", "title", "status", "code", "detail", "request_id"}
+DEFAULT_ASSISTANT = "00000000-0000-0000-0000-000000000001"
 
 
 class FoundationTest(unittest.TestCase):
@@ -89,6 +90,57 @@ class FoundationTest(unittest.TestCase):
             "Origin": allowed, "Access-Control-Request-Method": "POST"})
         self.assertEqual(r.status, 204)
         self.assertIn("POST", r.headers.get("access-control-allow-methods", ""))
+
+    # Every location that carries CORS: /api/, /api/v1/auth/, /api/v1/auth/me, document uploads.
+    CORS_PATHS = [("GET", "/api/v1/health"), ("GET", "/api/v1/info"), ("POST", "/api/v1/auth/login"),
+                  ("GET", "/api/v1/auth/me"), ("POST", f"/api/v1/assistants/{DEFAULT_ASSISTANT}/documents")]
+
+    def test_cors_headers_only_for_an_allowed_origin_at_every_location(self):
+        port = self.stack.port
+        allowed = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+        refused = ["null", "https://evil.example", f"https://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}",
+                   "http://127.0.0.1", f"http://127.0.0.1:{port}.evil.example", f"http://127.0.0.1.evil.example:{port}",
+                   f"http://evil127.0.0.1:{port}", f"http://localhost:{port}/", f"http://localhost:{port}@evil.example",
+                   f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{port},https://evil.example", ""]
+        body = b'{"username": "nobody", "password": "not-a-real-password"}'
+        for method, path in self.CORS_PATHS:
+            for origin in allowed + refused + [None]:
+                what = f"{method} {path} from {origin!r}"
+                headers = {"Content-Type": "application/json"} if method == "POST" else {}
+                if origin is not None:
+                    headers["Origin"] = origin
+                r = self.stack.request(method, path, headers=headers, raw=body if method == "POST" else None)
+                self.assertNotEqual(r.status, 500, what)
+                self.assertEqual(r.headers.get("vary"), "Origin", what)
+                self.assertIn("x-request-id", r.headers, what)
+                cors = {k: v for k, v in r.headers.items() if k.startswith("access-control-")}
+                if origin in allowed:
+                    self.assertEqual(cors, {"access-control-allow-origin": origin,
+                                            "access-control-allow-credentials": "true",
+                                            "access-control-expose-headers": "X-Request-ID, Retry-After, "
+                                            "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"}, what)
+                else:
+                    self.assertEqual(cors, {}, what)
+                # The preflight of the same request.
+                pre = {"Access-Control-Request-Method": method,
+                       "Access-Control-Request-Headers": "authorization, content-type"}
+                if origin is not None:
+                    pre["Origin"] = origin
+                r = self.stack.request("OPTIONS", path, headers=pre)
+                self.assertEqual(r.status, 204, f"preflight {what}: {r}")
+                self.assertEqual(r.headers.get("vary"), "Origin", what)
+                self.assertIn("x-request-id", r.headers, what)
+                self.assertEqual(r.headers.get("x-content-type-options"), "nosniff", what)
+                cors = {k: v for k, v in r.headers.items() if k.startswith("access-control-")}
+                if origin in allowed:
+                    self.assertEqual(cors, {"access-control-allow-origin": origin,
+                                            "access-control-allow-credentials": "true",
+                                            "access-control-allow-methods": "GET, POST, PATCH, DELETE, OPTIONS",
+                                            "access-control-allow-headers":
+                                                "Authorization, Content-Type, Accept, X-Request-ID",
+                                            "access-control-max-age": "600"}, f"preflight {what}")
+                else:
+                    self.assertEqual(cors, {}, f"preflight {what}")
 
 
 class InfoTest(unittest.TestCase):
