@@ -488,3 +488,40 @@ class FakeLlm:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+# -- A stack for other test runners ------------------------------------------------------------------
+# `python3 harness.py serve '{"env": {...}, "fake_flags": [...]}'` starts PostgreSQL, the fake LLM and
+# one Stack (nginx serving the built web UI from CHATD_BUILD_DIR/web), prints one JSON line with
+# their addresses, and tears everything down when stdin closes or on SIGTERM. The browser tests
+# (tests/e2e/, node --test) and the UI benchmark drive the real system through it, so the stack
+# is started by this one harness whatever the language of the test.
+
+def _serve(argv):
+    opts = json.loads(argv[0]) if argv else {}
+    fake = FakeLlm(*opts.get("fake_flags", []))
+    env = {"LLM_BASE_URL": fake.base_url, "LLM_PROVIDER": "openai", "LLM_MODEL": "demo", "LLM_DEMO": "1"}
+    env.update(opts.get("env", {}))
+    stack = Stack(env=env).start()
+    print(json.dumps({
+        "url": f"http://127.0.0.1:{stack.port}",
+        "port": stack.port,
+        "push_port": stack.push_port,
+        "fake_url": fake.url,
+        "database": stack.database,
+        "dir": stack.dir,
+    }), flush=True)
+    try:
+        while os.read(0, 4096):
+            pass
+    finally:
+        _run_cleanups()
+
+
+if __name__ == "__main__":
+    import sys as _sys
+    if len(_sys.argv) >= 2 and _sys.argv[1] == "serve":
+        _serve(_sys.argv[2:])
+    else:
+        print("usage: harness.py serve [JSON options]", file=_sys.stderr)
+        _sys.exit(2)

@@ -1,0 +1,51 @@
+// The entry point: wires the session, the API client and live sync once, then shows the signed-out
+// screen or the app, and switches between them when the session changes (sign-in, sign-out,
+// another tab, or the server ending the session).
+import "./styles/app.css";
+import { initTheme } from "./theme.js";
+import { Session } from "./session.js";
+import { Api } from "./api.js";
+import { Live } from "./live.js";
+import { App } from "./views/app.js";
+import { renderAuth } from "./views/auth.js";
+
+initTheme();
+const root = document.getElementById("app");
+const session = new Session();
+const api = new Api(session);
+const live = new Live(session);
+let app = null;
+let info = null;
+
+async function loadInfo() {
+  try {
+    info = await api.get("/info", { auth: false });
+  } catch {
+    info = null; // the UI falls back to the documented defaults
+  }
+}
+
+function show(notice) {
+  app?.stop();
+  app = null;
+  if (session.signedIn) {
+    app = new App(root, { api, session, live, info });
+    app.start();
+  } else {
+    if (location.pathname !== "/") history.replaceState(null, "", "/");
+    renderAuth(root, { api, session, info, notice });
+    root.setAttribute("aria-busy", "false");
+  }
+}
+
+session.addEventListener("change", (e) => {
+  const reason = e.detail?.reason;
+  show(reason === "signed-out-elsewhere" ? "You were signed out in another tab." : null);
+});
+session.addEventListener("ended", (e) => {
+  const code = e.detail?.error?.code;
+  show(code === "TOKEN_REUSED" ? "For your safety you were signed out: this session was used from somewhere else. Please sign in again." : "Your session has ended (it expired or was signed out from another device). Please sign in again.");
+});
+
+await loadInfo();
+show(null);
