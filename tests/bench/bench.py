@@ -11,8 +11,15 @@ A section is a file tests/bench/sections/NN_name.py (run in NN order) with:
 
 Adding a section is adding such a file; it may start its own baseline programs (bench.spawn), an
 nginx in front of any FastCGI socket (bench.nginx_for), or measure something that is not HTTP at
-all and report it with bench.row(name, rate=..., unit=...). Programs a section needs are built by
-the CMake target bench-programs (tests/bench/CMakeLists.txt).
+all and report it with bench.row(name, rate=..., unit=...). A section names the programs it runs
+beyond the stack (CMake targets, each built to the top of the build tree) in
+
+    PROGRAMS = ("bench-stream-client", "fake-llm")
+
+and `bench.py --build` (what scripts/bench runs) builds exactly the stack's programs and those of
+the selected sections, so `scripts/bench -s 40_streams` works on a fresh clone; without --build, a
+missing program stops the run with one line naming it and the command that builds it, before any
+section starts. The CMake target bench-programs builds every section's (tests/bench/CMakeLists.txt).
 
 Everything runs on loopback with the harness of the integration tests (tests/support/harness.py):
 a private PostgreSQL cluster, the worker pool, the push daemon and nginx rendered from the dev
@@ -289,6 +296,43 @@ def _http_status(url):
         return getattr(e, "code", None)
 
 
+# What every section runs: the stack (tests/support/harness.py: the pool, the push daemon, and
+# chatctl for the migrations).
+STACK_PROGRAMS = ("chatd-workers", "chatd-push", "chatctl")
+
+
+def programs_for(sections):
+    """The CMake targets the given sections run, the stack's first, each once, in order."""
+    out = list(STACK_PROGRAMS)
+    for _, module in sections:
+        for program in getattr(module, "PROGRAMS", ()):
+            if program not in out:
+                out.append(program)
+    return out
+
+
+def build_programs(programs):
+    """Builds just these targets in BUILD (configured by scripts/bench)."""
+    print(f"== bench: building {' '.join(programs)}", file=sys.stderr, flush=True)
+    r = subprocess.run(["cmake", "--build", BUILD, "-j", str(os.cpu_count() or 2), "--target", *programs],
+                       stdout=sys.stderr)
+    if r.returncode != 0:
+        print(f"bench: building {' '.join(programs)} in {BUILD} failed", file=sys.stderr)
+        return False
+    return True
+
+
+def missing_programs(sections):
+    """(section, program) pairs whose program is not in BUILD."""
+    missing = []
+    for name, module in [("stack", None)] + list(sections):
+        programs = STACK_PROGRAMS if module is None else getattr(module, "PROGRAMS", ())
+        for program in programs:
+            if not os.access(os.path.join(BUILD, program), os.X_OK):
+                missing.append((name, program))
+    return missing
+
+
 def load_sections(pattern):
     sections = []
     for path in sorted(glob.glob(os.path.join(SECTIONS_DIR, "[0-9]*.py"))):
@@ -348,6 +392,8 @@ def main():
     parser.add_argument("-s", "--sections", default=os.environ.get("BENCH_SECTIONS", ""),
                         help="regex on section file names (default: all)")
     parser.add_argument("--list", action="store_true", help="list the sections and exit")
+    parser.add_argument("--build", action="store_true",
+                        help="build the programs the selected sections run first (scripts/bench does)")
     args = parser.parse_args()
     sections = load_sections(args.sections)
     if args.list:
@@ -356,6 +402,14 @@ def main():
         return 0
     if not sections:
         print("bench: no section matches", file=sys.stderr)
+        return 2
+    if args.build and not build_programs(programs_for(sections)):
+        return 1
+    missing = missing_programs(sections)
+    for section, program in missing:
+        print(f"bench: {section} needs {os.path.join(BUILD, program)}, which is not built "
+              f"(cmake --build {BUILD} --target {program}, or run scripts/bench)", file=sys.stderr)
+    if missing:
         return 2
     bench = Bench(duration=env_int("BENCH_DURATION", 10), warmup=env_int("BENCH_WARMUP", 2),
                   connections=env_int("BENCH_CONNECTIONS", 64), wrk_threads=env_int("BENCH_WRK_THREADS", 2),

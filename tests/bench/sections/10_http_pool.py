@@ -14,6 +14,8 @@ import signal
 from bench import median
 from harness import BUILD, wait_until
 
+# What scripts/bench builds for this section, beyond the stack (bench.py: PROGRAMS).
+PROGRAMS = ("bench-minimal-responder",)
 TITLE = "GET /api/v1/health: the pool vs a minimal libfcgi responder vs a static file"
 
 

@@ -42,6 +42,8 @@ import uuid
 from bench import median
 from harness import BUILD
 
+# What scripts/bench builds for this section, beyond the stack (bench.py: PROGRAMS).
+PROGRAMS = ("bench-argon2-rate",)
 TITLE = "Auth: logins/s vs raw Argon2id hashes/s; GET /auth/me"
 
 PASSWORD = "bench-correct-horse-battery-42"

@@ -35,6 +35,8 @@ import uuid
 from bench import median
 from harness import BUILD, create_user, wait_until
 
+# What scripts/bench builds for this section, beyond the stack (bench.py: PROGRAMS).
+PROGRAMS = ("bench-pk-select-responder",)
 TITLE = "Conversations and messages vs one PK SELECT per request (libfcgi + libpq); pgbench -S"
 
 BIG_CONVERSATION_MESSAGES = 10_000

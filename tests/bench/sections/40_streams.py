@@ -27,6 +27,8 @@ import time
 import harness
 from harness import FakeLlm, make_tempdir, mint_token
 
+# What scripts/bench builds for this section, beyond the stack (bench.py: PROGRAMS).
+PROGRAMS = ("bench-stream-client", "fake-llm")
 TITLE = "Streaming replies: concurrent SSE streams through the pool vs the fake upstream alone"
 
 STREAM_SECONDS = 1.0  # 50 tokens, 20 ms apart (the first goes out with the headers)
