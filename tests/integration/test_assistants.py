@@ -475,6 +475,24 @@ class AssistantsTest(unittest.TestCase):
         self.assertEqual(len(self.ok("GET", f"/assistants/{aid}/documents")["items"]), 2)
         self.assertEqual(self.psql(f"SELECT count(*) FROM document_chunks WHERE document_id = '{d['id']}'"), "0")
 
+    def test_layout_is_kept_byte_for_byte(self):
+        # A document's and a prompt's layout is content: trailing newlines, an indented first
+        # line and CRLF line endings are stored (and counted in `bytes`) exactly as sent.
+        aid = self.new_assistant(name="Exact", system_prompt="  indented\r\nsecond line\n\n")["id"]
+        self.assertEqual(self.ok("GET", f"/assistants/{aid}")["system_prompt"], "  indented\r\nsecond line\n\n")
+        for text in ["# Title\n\nbody\n", "line one\r\nline two\r\n\r\n", "    code first\n", "x" * 68 + "\n"]:
+            with self.subTest(text=text[:20]):
+                r = self.upload(aid, text, filename="exact.md")
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(r.json()["bytes"], len(text.encode("utf-8")))
+                stored = self.psql(f"SELECT octet_length(content) FROM documents WHERE id = '{r.json()['id']}'")
+                self.assertEqual(stored, str(len(text.encode("utf-8"))))
+        p = self.ok("POST", f"/assistants/{aid}/prompts", {"title": "T", "content": "keep\n\tthis\n"}, status=201)
+        self.assertEqual(p["content"], "keep\n\tthis\n")
+        # Control characters other than newline, tab and carriage return still go.
+        r = self.upload(aid, "a\u0001b\u007f\n", filename="c.txt")
+        self.assertEqual(r.json()["bytes"], 3)
+
     def test_document_validation(self):
         aid = self.new_assistant(name="Picky")["id"]
         path = f"/assistants/{aid}/documents"

@@ -3,10 +3,18 @@
 //
 // Refresh is rotation-safe across tabs: a refresh token can be spent once (a second use revokes
 // the whole login, API.md), so at most one refresh is in flight for the whole browser. Inside a
-// Web Lock ("chatd-refresh") a tab first re-reads storage: if another tab already rotated, it takes
-// that result instead of spending the (now spent) token again. Tokens are refreshed a minute
-// before they expire, and on a TOKEN_EXPIRED answer. Events: "change" (signed in, out, or another
-// user), "ended" (the server ended the session: detail.reason).
+// Web Lock ("chatd-refresh") a tab first re-reads the stored session: if another tab already
+// rotated, it takes that result instead of spending the (now spent) token again. That re-read
+// goes to IndexedDB, not localStorage: Chromium keeps a copy of localStorage in each renderer
+// process and brings it up to date asynchronously, so a tab granted the lock right after another
+// released it can still read the spent token there (and a refresh with it trips reuse detection
+// and ends the login). A committed IndexedDB transaction is visible to every tab at once, and the
+// lock holder commits its result before letting go. localStorage stays the synchronous snapshot
+// read at start and the source of cross-tab "storage" events.
+//
+// Tokens are refreshed a minute before they expire, and on a TOKEN_EXPIRED answer. Events:
+// "change" (signed in, out, or another user), "ended" (the server ended the session:
+// detail.reason), "user" (the same user's profile changed).
 import { ApiError } from "./errors.js";
 
 const KEY = "chatd.session";
@@ -21,6 +29,70 @@ function readStored() {
   }
 }
 
+// The session record in IndexedDB (database "chatd", store "kv", key "session"). Every function
+// resolves (to undefined when IndexedDB is unusable: the caller falls back to localStorage).
+let dbPromise = null;
+function openDb() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve) => {
+      let req;
+      try {
+        req = indexedDB.open("chatd", 1);
+      } catch {
+        resolve(null);
+        return;
+      }
+      req.onupgradeneeded = () => req.result.createObjectStore("kv");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => resolve(null);
+      req.onblocked = () => resolve(null);
+    });
+  }
+  return dbPromise;
+}
+
+async function durableRead() {
+  const db = await openDb();
+  if (!db) return undefined;
+  return new Promise((resolve) => {
+    try {
+      const get = db.transaction("kv", "readonly").objectStore("kv").get(KEY);
+      get.onsuccess = () => resolve(get.result ?? null);
+      get.onerror = () => resolve(undefined);
+    } catch {
+      resolve(undefined);
+    }
+  });
+}
+
+async function durableWrite(state) {
+  const db = await openDb();
+  if (!db) return;
+  await new Promise((resolve) => {
+    try {
+      const tx = db.transaction("kv", "readwrite");
+      if (state) tx.objectStore("kv").put(state, KEY);
+      else tx.objectStore("kv").delete(KEY);
+      tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+    } catch {
+      resolve();
+    }
+  });
+}
+
+// The newest session any tab has written, for the lock holder: IndexedDB's record (what the last
+// refreshing tab committed under the lock) or localStorage's, whichever expires later (a rotation
+// only ever moves the expiry forward; a session written before IndexedDB held one, e.g. by an
+// older version of this page, is only in localStorage). Null when neither holds one.
+async function readLatest() {
+  const durable = await durableRead();
+  const valid = durable && durable.access_token && durable.refresh_token && durable.user ? durable : null;
+  const local = readStored();
+  if (!valid) return local;
+  if (!local) return valid;
+  return local.access_expires_at > valid.access_expires_at ? local : valid;
+}
+
 function withLock(fn) {
   if (navigator.locks?.request) return navigator.locks.request("chatd-refresh", fn);
   return fn(); // no Web Locks (an insecure origin): one refresh per tab still holds
@@ -32,6 +104,7 @@ export class Session extends EventTarget {
     this.state = readStored();
     this.inflight = null;
     this.timer = null;
+    this.saved = Promise.resolve();
     window.addEventListener("storage", (e) => {
       if (e.key !== KEY) return;
       const before = this.state;
@@ -67,7 +140,7 @@ export class Session extends EventTarget {
       refresh_token: result.refresh_token,
       access_expires_at: Date.now() + result.expires_in * 1000,
     };
-    this.#save();
+    this.saved = this.#save();
     this.#schedule();
     if (prevUser !== result.user.id) this.dispatchEvent(new CustomEvent("change", { detail: { reason: "signed-in" } }));
     else this.#userChanged();
@@ -84,6 +157,7 @@ export class Session extends EventTarget {
     this.dispatchEvent(new CustomEvent("user", { detail: this.state?.user }));
   }
 
+  // Writes the session to both stores; resolves once IndexedDB has committed it.
   #save() {
     try {
       if (this.state) localStorage.setItem(KEY, JSON.stringify(this.state));
@@ -91,6 +165,7 @@ export class Session extends EventTarget {
     } catch {
       /* storage full or disabled: the session lives in this tab only */
     }
+    return durableWrite(this.state);
   }
 
   #schedule() {
@@ -118,7 +193,7 @@ export class Session extends EventTarget {
   refresh(staleHeader) {
     if (this.inflight) return this.inflight;
     this.inflight = withLock(async () => {
-      const stored = readStored();
+      const stored = await readLatest();
       if (!stored) {
         this.#clear("signed-out-elsewhere");
         return false;
@@ -143,6 +218,7 @@ export class Session extends EventTarget {
       }
       if (res.ok) {
         this.adopt(await res.json());
+        await this.saved; // committed before the lock goes to another tab
         return true;
       }
       let problem = {};

@@ -13,10 +13,14 @@
 //   * strings are sanitized like all user text (control characters except newline and tab removed,
 //     trimmed) and then measured in characters; name 1..100, description <= 2000, model 1..200,
 //     system_prompt <= 32000, prompt title 1..200 and content 1..32000, filename 1..255;
+//   * except that text whose layout is content (system_prompt, a prompt's content, a document's
+//     content) keeps it: control characters other than newline, tab and carriage return are
+//     removed and nothing is trimmed, so it is stored (and a document's `bytes` counts) exactly
+//     what was sent; a required one must still hold something besides whitespace;
 //   * model, temperature and max_tokens accept null (the server's default), also in PATCH;
 //   * a document's filename is kept exactly as sent and must not contain '/', '\\' or control
 //     characters; content_type defaults from the filename (".md"/".markdown": text/markdown, else
-//     text/plain); content is at most 1 MiB of UTF-8 once sanitized.
+//     text/plain); content is at most 1 MiB (store::kMaxDocumentBytes) of UTF-8 once sanitized.
 
 #include <soci/soci.h>
 
@@ -175,6 +179,14 @@ json::StringRule Text(size_t min_chars, size_t max_chars, bool allow_null = fals
   return rule;
 }
 
+// Text whose layout is content (a system prompt, a prompt, a document): stored as sent apart from
+// control characters (carriage returns kept), never trimmed; `min_chars` counts the trimmed text.
+json::StringRule LayoutText(size_t min_chars, size_t max_chars) {
+  json::StringRule rule = Text(min_chars, max_chars);
+  rule.keep_layout = true;
+  return rule;
+}
+
 // The assistant fields shared by POST and PATCH; `creating` makes name required.
 struct AssistantFields {
   json::Field<std::string> name, description, model, system_prompt;
@@ -189,7 +201,7 @@ AssistantFields ReadAssistantFields(json::ObjectReader& in, bool creating) {
   f.model = in.String("model", Text(1, store::kMaxAssistantModelChars, /*allow_null=*/true));
   f.temperature = in.Number("temperature", 0, store::kMaxAssistantTemperature, false, true);
   f.max_tokens = in.Int("max_tokens", 1, store::kMaxAssistantMaxTokens, false, true);
-  f.system_prompt = in.String("system_prompt", Text(0, store::kMaxSystemPromptChars));
+  f.system_prompt = in.String("system_prompt", LayoutText(0, store::kMaxSystemPromptChars));
   return f;
 }
 
@@ -315,7 +327,7 @@ struct PromptFields {
 PromptFields ReadPromptFields(json::ObjectReader& in, bool creating) {
   PromptFields f;
   f.title = in.String("title", Text(1, store::kMaxPromptTitleChars), creating);
-  f.content = in.String("content", Text(1, store::kMaxPromptContentChars), creating);
+  f.content = in.String("content", LayoutText(1, store::kMaxPromptContentChars), creating);
   f.position = in.Int("position", 0, store::kMaxPromptPosition);
   f.enabled = in.Bool("enabled");
   return f;
@@ -440,7 +452,7 @@ Result<http::Response> CreateDocument(Services& services, const http::Request& r
   filename_rule.sanitize = false;  // kept as sent; control characters are refused below
   auto filename = in.String("filename", filename_rule, /*required=*/true);
   // The byte limit is checked below; the character limit cannot be reached before it.
-  auto content = in.String("content", Text(1, store::kMaxDocumentBytes), /*required=*/true);
+  auto content = in.String("content", LayoutText(1, store::kMaxDocumentBytes), /*required=*/true);
   json::StringRule type_rule = Text(1, 100);
   type_rule.sanitize = false;
   auto content_type = in.String("content_type", type_rule);
@@ -448,7 +460,8 @@ Result<http::Response> CreateDocument(Services& services, const http::Request& r
     if (auto problem = FilenameProblem(*filename.value)) in.AddError("filename", *problem);
   }
   if (content.value && content.value->size() > store::kMaxDocumentBytes) {
-    in.AddError("content", "must be at most 1 MiB (1048576 bytes) of UTF-8 text");
+    in.AddError("content", "must be at most 1 MiB (" + std::to_string(store::kMaxDocumentBytes) +
+                               " bytes) of UTF-8 text");
   }
   if (content_type.value && *content_type.value != "text/plain" &&
       *content_type.value != "text/markdown") {

@@ -93,7 +93,9 @@ std::string_view PrefixChars(std::string_view utf8, size_t max_chars) {
   return utf8;
 }
 
-SanitizedText SanitizeUserText(std::string_view raw) {
+namespace {
+
+SanitizedText Sanitize(std::string_view raw, bool keep_layout) {
   SanitizedText out;
   std::string kept;
   kept.reserve(raw.size());
@@ -108,29 +110,46 @@ SanitizedText SanitizeUserText(std::string_view raw) {
       out.problem = TextProblem::kContainsNul;
       return out;
     }
-    bool control =
-        (cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+    bool kept_c0 = cp == '\n' || cp == '\t' || (keep_layout && cp == '\r');
+    bool control = (cp < 0x20 && !kept_c0) || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
     if (!control) kept.append(raw.substr(i, static_cast<size_t>(n)));
     i += static_cast<size_t>(n);
   }
-  // Trim whitespace (ASCII and common Unicode spaces) at both ends.
-  size_t begin = 0, end = kept.size();
+  if (keep_layout) {
+    out.text = std::move(kept);
+  } else {
+    out.text = std::string(TrimSpace(kept));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view TrimSpace(std::string_view utf8) {
+  // Whitespace (ASCII and common Unicode spaces) at both ends. Invalid UTF-8 is never space.
+  size_t begin = 0, end = utf8.size();
   while (begin < end) {
     char32_t cp;
-    int n = Decode(kept, begin, &cp);
-    if (!IsSpace(cp)) break;
+    int n = Decode(utf8, begin, &cp);
+    if (n == 0 || !IsSpace(cp)) break;
     begin += static_cast<size_t>(n);
   }
   while (end > begin) {
     size_t start = end - 1;
-    while (start > begin && (static_cast<unsigned char>(kept[start]) & 0xC0) == 0x80) --start;
+    while (start > begin && (static_cast<unsigned char>(utf8[start]) & 0xC0) == 0x80) --start;
     char32_t cp;
-    Decode(kept, start, &cp);
-    if (!IsSpace(cp)) break;
+    if (Decode(utf8, start, &cp) == 0 || !IsSpace(cp)) break;
     end = start;
   }
-  out.text = kept.substr(begin, end - begin);
-  return out;
+  return utf8.substr(begin, end - begin);
+}
+
+SanitizedText SanitizeUserText(std::string_view raw) {
+  return Sanitize(raw, /*keep_layout=*/false);
+}
+
+SanitizedText SanitizeUserTextKeepingLayout(std::string_view raw) {
+  return Sanitize(raw, /*keep_layout=*/true);
 }
 
 std::string AsciiLower(std::string_view s) {

@@ -436,7 +436,8 @@ Field<std::string> ObjectReader::String(std::string_view key, const StringRule& 
   }
   std::string text;
   if (rule.sanitize) {
-    SanitizedText clean = SanitizeUserText(*s);
+    SanitizedText clean =
+        rule.keep_layout ? SanitizeUserTextKeepingLayout(*s) : SanitizeUserText(*s);
     if (clean.problem == TextProblem::kContainsNul) {
       AddError(Name(key), "must not contain NUL characters");
       return f;
@@ -456,7 +457,8 @@ Field<std::string> ObjectReader::String(std::string_view key, const StringRule& 
     text = std::string(*s);
   }
   const size_t chars = CountChars(text);
-  if (chars < rule.min_chars) {
+  const size_t trimmed_chars = rule.keep_layout ? CountChars(TrimSpace(text)) : chars;
+  if (trimmed_chars < rule.min_chars) {
     AddError(Name(key), CharsMessage("at least", rule.min_chars));
     return f;
   }

@@ -92,10 +92,14 @@ struct Field {
 
 struct StringRule {
   size_t min_chars = 0;     // after sanitizing and trimming, in code points
-  size_t max_chars = 1000;  // in code points
+  size_t max_chars = 1000;  // in code points, of the value as stored
   bool sanitize = true;     // API.md's user-text rules (core/text.h): control characters removed,
                             // trimmed; NUL rejected
   bool allow_null = false;  // JSON null accepted (Field::is_null())
+  // With sanitize: keep the text's layout (SanitizeUserTextKeepingLayout: carriage returns kept,
+  // nothing trimmed) for text whose layout is content (documents, prompts). min_chars still
+  // counts the trimmed text, so a blank value does not pass a minimum of 1.
+  bool keep_layout = false;
 };
 
 // Reads one JSON object field by field. Every problem becomes a FieldError named after the field

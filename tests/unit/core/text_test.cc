@@ -55,6 +55,21 @@ TEST(TextTest, SanitizeRemovesControlCharactersAndTrims) {
   EXPECT_EQ(s.text, "hi\tthere\nfriend");
 }
 
+TEST(TextTest, SanitizeKeepingLayoutKeepsEdgesAndCarriageReturns) {
+  auto s = SanitizeUserTextKeepingLayout("  \x01hi\x7F\r\nthere\xC2\x85\n\n");
+  EXPECT_EQ(s.problem, TextProblem::kNone);
+  EXPECT_EQ(s.text, "  hi\r\nthere\n\n");
+  EXPECT_EQ(SanitizeUserTextKeepingLayout(std::string("a\0b", 3)).problem,
+            TextProblem::kContainsNul);
+  EXPECT_EQ(SanitizeUserTextKeepingLayout("a\xFF").problem, TextProblem::kInvalidUtf8);
+}
+
+TEST(TextTest, TrimSpaceTrimsUnicodeSpaceAndStopsAtInvalidBytes) {
+  EXPECT_EQ(TrimSpace(" \t\xE3\x80\x80x y\n "), "x y");
+  EXPECT_EQ(TrimSpace("   "), "");
+  EXPECT_EQ(TrimSpace("\xFF "), "\xFF");
+}
+
 TEST(TextTest, SanitizeRejectsNulAndInvalidUtf8) {
   EXPECT_EQ(SanitizeUserText(std::string("a\0b", 3)).problem, TextProblem::kContainsNul);
   EXPECT_EQ(SanitizeUserText("a\xFF").problem, TextProblem::kInvalidUtf8);

@@ -1,8 +1,11 @@
 // One open conversation: its messages, the composer, live replies.
 //
 // History: the newest page first (GET …/messages), older pages when the reader nears the top,
-// inserted without moving what is on screen (the first visible message keeps its place). Off-screen
-// messages skip layout and paint (CSS content-visibility), so a long conversation scrolls smoothly.
+// inserted without moving what is on screen (the first visible message keeps its place: the view
+// measures and corrects it itself, with the browser's own scroll anchoring off). The DOM holds
+// only the pages the reader has scrolled through, so opening a long conversation renders 50
+// messages, not thousands. (CSS content-visibility was tried: its estimated sizes for pages
+// inserted above the view made the anchor drift once they rendered.)
 //
 // Replies: a send asks for SSE and renders deltas as they come; other devices and members get the
 // same reply through /ws (message.created → message.delta… → message.updated). Deltas are applied

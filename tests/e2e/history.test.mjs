@@ -1,0 +1,70 @@
+// A long conversation: 2,000 messages open at the newest page, and older pages load on scroll-up
+// without the first visible message moving.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ApiClient, launchBrowser, openConversation, signedInContext, startStack } from "./support.mjs";
+
+export async function seedConversation(stack, count) {
+  const a = await ApiClient.signup(stack, { displayName: "Ann" });
+  const b = await ApiClient.signup(stack, { displayName: "Ben" });
+  const conv = await a.post("/conversations", { kind: "direct", user_id: b.user.id }, { expect: 201 });
+  let next = 1;
+  const worker = async () => {
+    while (next <= count) {
+      const i = next++;
+      const who = i % 3 === 0 ? b : a;
+      const content = i % 10 === 0 ? `Message ${i}\n\n- a list item\n- and \`code\`\n\n\`\`\`js\nconst n = ${i};\n\`\`\`` : `Message ${i}: ${"lorem ipsum ".repeat(1 + (i % 7))}`;
+      await who.post(`/conversations/${conv.id}/messages`, { content, client_message_id: `seed-${i}` });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return { a, b, conv };
+}
+
+let stack, browser, seeded;
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+  seeded = await seedConversation(stack, 2000);
+});
+after(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+describe("history", () => {
+  it("opens a 2,000-message conversation at the newest and loads older pages in place", async () => {
+    const context = await signedInContext(browser, seeded.a);
+    const page = await context.newPage();
+    await openConversation(page, stack, seeded.conv.id);
+    await page.locator('article.msg[data-seq="2000"]').waitFor();
+    const scroller = page.locator(".messages");
+    // At the bottom, with only the newest page in the DOM.
+    assert.ok(await scroller.evaluate((s) => s.scrollHeight - s.scrollTop - s.clientHeight < 8));
+    const loaded = await page.locator("article.msg").count();
+    assert.ok(loaded <= 100, `rendered ${loaded} messages at first`);
+
+    await scroller.hover();
+    for (let round = 0; round < 3; round++) {
+      const before = await page.locator("article.msg").count();
+      // The reader scrolls to the top (the wheel, as a person does): the first visible message
+      // must stay exactly where it is on screen while the older page goes in above it.
+      await page.mouse.wheel(0, -1e6);
+      await page.waitForFunction(() => document.querySelector(".messages").scrollTop === 0 || document.querySelectorAll("article.msg").length > 0);
+      const anchor = await scroller.evaluate((s) => {
+        const top = s.getBoundingClientRect().top;
+        const first = [...s.querySelectorAll("article.msg")].find((n) => n.getBoundingClientRect().bottom > top);
+        return { seq: first.dataset.seq, top: first.getBoundingClientRect().top };
+      });
+      await page.waitForFunction((n) => document.querySelectorAll("article.msg").length > n, before);
+      await page.waitForFunction(() => !document.querySelector(".history-status")?.textContent.includes("Loading"));
+      const after = await page.locator(`article.msg[data-seq="${anchor.seq}"]`).evaluate((n) => n.getBoundingClientRect().top);
+      assert.ok(Math.abs(after - anchor.top) <= 1, `message ${anchor.seq} moved from ${anchor.top} to ${after}`);
+    }
+    // The order is the conversation's order, with no gaps or repeats.
+    const seqs = await page.locator("article.msg").evaluateAll((ns) => ns.map((n) => Number(n.dataset.seq)));
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1);
+    assert.equal(seqs.at(-1), 2000);
+    await context.close();
+  });
+});
