@@ -135,3 +135,53 @@ export async function openConversation(page, stack, conversationId) {
 export function messageBody(page, id) {
   return page.locator(`article.msg[data-id="${id}"] .msg-body`);
 }
+
+// A scripted OpenAI-compatible provider for tests that need a reply with a given shape (the fake
+// LLM joins its words with spaces, so it cannot answer with a fenced code block or a table).
+// Every chat completion answers with `reply(lastUserText)`, streamed in small chunks over the
+// real SSE wire format; pass its `baseUrl` as the stack's LLM_BASE_URL. The chatd stack itself
+// is still the real one: only the upstream model is a stand-in, as the fake LLM is.
+export async function startScriptedLlm(reply) {
+  const http = await import("node:http");
+  const server = http.createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    if (req.method !== "POST" || !req.url.endsWith("/chat/completions")) {
+      res.writeHead(req.url.endsWith("/models") ? 200 : 404, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ data: [{ id: "demo" }] }));
+      return;
+    }
+    const request = JSON.parse(body);
+    const lastUser = [...request.messages].reverse().find((m) => m.role === "user");
+    const text = reply(typeof lastUser?.content === "string" ? lastUser.content : "");
+    const base = { id: "chatcmpl-scripted", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: request.model || "demo" };
+    const usage = { prompt_tokens: body.split(/\s+/).length, completion_tokens: text.split(/\s+/).length };
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    if (!request.stream) {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }], usage }));
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+    const send = (o) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+    for (let i = 0; i < text.length; i += 24) send({ ...base, choices: [{ index: 0, delta: i ? { content: text.slice(i, i + 24) } : { role: "assistant", content: text.slice(0, 24) }, finish_reason: null }] });
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+    if (request.stream_options?.include_usage) send({ ...base, choices: [], usage });
+    res.end("data: [DONE]\n\n");
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { baseUrl: `http://127.0.0.1:${server.address().port}/v1`, close: () => new Promise((r) => server.close(r)) };
+}
+
+// Serious and critical axe-core violations on the page as it is now (WCAG 2.x A/AA rules and
+// best practices), as readable lines: [] when there are none.
+export async function seriousA11yViolations(page, { exclude = [] } = {}) {
+  const { default: AxeBuilder } = await import("@axe-core/playwright");
+  let builder = new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]);
+  for (const sel of exclude) builder = builder.exclude(sel);
+  const result = await builder.analyze();
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(" ") + (n.failureSummary ? ` (${n.failureSummary.replace(/\s+/g, " ").slice(0, 160)})` : "")).join("; ")}`);
+}

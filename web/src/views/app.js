@@ -21,6 +21,7 @@ export class App {
     this.info = info;
     this.view = null;
     this.listeners = [];
+    this.drawerOpen = false;
     const me = session.user;
     this.convs = new Conversations(api, me.id);
     this.ctx = {
@@ -31,6 +32,9 @@ export class App {
       convs: this.convs,
       openDrawer: () => this.setDrawer(true),
       closeDrawer: () => this.setDrawer(false),
+      // The menu button of each page's header: shown on narrow screens, where the sidebar is a drawer.
+      drawerToggle: () =>
+        el("button", { type: "button", class: "icon-btn drawer-toggle", "aria-label": "Show conversations", "aria-controls": "sidebar", "aria-expanded": String(this.drawerOpen), onclick: () => this.setDrawer(true) }, icon("menu")),
       opened: (conv) => {
         this.convs.upsert(conv);
         navigate(`/c/${encodeURIComponent(conv.id)}`);
@@ -71,9 +75,26 @@ export class App {
     this.listeners = [];
   }
 
+  // On narrow screens the sidebar is a modal drawer: while it is open the page behind it is inert,
+  // and closing it gives the focus back to the button that opened it.
   setDrawer(open) {
+    const was = this.drawerOpen;
+    this.drawerOpen = open;
     this.shell.classList.toggle("drawer-open", open);
-    if (open) this.sidebar.search.focus();
+    const narrow = window.matchMedia("(max-width: 768px)").matches;
+    this.outlet.inert = open && narrow;
+    for (const b of this.outlet.querySelectorAll(".drawer-toggle")) b.setAttribute("aria-expanded", String(open));
+    if (open && !was) {
+      this.drawerOpener = document.activeElement;
+      this.sidebar.search.focus();
+    } else if (!open && was) {
+      const back = this.drawerOpener;
+      this.drawerOpener = null;
+      if (narrow && this.sidebar.el.contains(document.activeElement)) {
+        const toggle = back?.isConnected && back.classList?.contains("drawer-toggle") ? back : this.outlet.querySelector(".drawer-toggle");
+        toggle?.focus();
+      }
+    }
   }
 
   shortcut(e) {
@@ -118,7 +139,7 @@ export class App {
       el(
         "section",
         { class: "welcome", "aria-labelledby": "welcome-title" },
-        el("header", { class: "page-head" }, el("button", { type: "button", class: "icon-btn drawer-toggle", "aria-label": "Show conversations", onclick: () => this.setDrawer(true) }, icon("menu"))),
+        el("header", { class: "page-head" }, this.ctx.drawerToggle()),
         el("h1", { id: "welcome-title", text: `Hi ${u.display_name || u.username}` }),
         el("p", { class: "lead", text: "Chat with an assistant, or with people, live." }),
         el(

@@ -13,7 +13,7 @@ function pageHead(ctx, title, back) {
   return el(
     "header",
     { class: "page-head" },
-    el("button", { type: "button", class: "icon-btn drawer-toggle", "aria-label": "Show conversations", onclick: () => ctx.openDrawer() }, icon("menu")),
+    ctx.drawerToggle(),
     back ? el("a", { href: back, class: "link", onclick: (e) => (e.preventDefault(), navigate(back)) }, "← Back") : null,
     el("h1", { text: title }),
   );

@@ -75,7 +75,7 @@ export class ChatView {
     const header = el(
       "header",
       { class: "chat-head" },
-      el("button", { type: "button", class: "icon-btn drawer-toggle", "aria-label": "Show conversations", onclick: () => this.ctx.openDrawer() }, icon("menu")),
+      this.ctx.drawerToggle(),
       el("div", { class: "chat-heading" }, this.titleEl, this.subEl),
       conversationMenu(this.ctx, () => this.conv),
     );

@@ -174,7 +174,7 @@ export function renderSettings(ctx, outlet) {
     el(
       "header",
       { class: "page-head" },
-      el("button", { type: "button", class: "icon-btn drawer-toggle", "aria-label": "Show conversations", onclick: () => ctx.openDrawer() }, icon("menu")),
+      ctx.drawerToggle(),
       el("h1", { id: "page-title", text: "Settings" }),
     ),
     el("div", { class: "page-body" }, ...sections),

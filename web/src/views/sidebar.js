@@ -6,6 +6,20 @@ import { conversationTitle } from "../conversations.js";
 import { navigate } from "../router.js";
 import { newAssistantChat, newDirectChat, newGroup } from "./new_conversation.js";
 
+// A one-line preview of a message: markdown's markers (emphasis, code fences, headings, quotes)
+// dropped so "**bold**" reads as "bold"; it is set as text, never as HTML.
+function plainPreview(text) {
+  return text
+    .slice(0, 400)
+    .replace(/```[^\n]*\n?/g, " ")
+    .replace(/(^|\s)[#>]+\s/g, "$1")
+    .replace(/[*~`]+/g, "")
+    .replace(/(^|\s)_+|_+(?=\s|$)/g, "$1")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 120);
+}
+
 export class Sidebar {
   constructor(ctx) {
     this.ctx = ctx;
@@ -93,7 +107,7 @@ export class Sidebar {
       const unread = convs.isUnread(c);
       const title = conversationTitle(c, me);
       const last = c.last_message;
-      const preview = last ? (last.role === "assistant" ? "" : last.sender && last.sender.id !== me ? (last.sender.display_name || last.sender.username) + ": " : last.sender ? "You: " : "") + last.content.slice(0, 120) : "No messages yet";
+      const preview = last ? (last.role === "assistant" ? "" : last.sender && last.sender.id !== me ? (last.sender.display_name || last.sender.username) + ": " : last.sender ? "You: " : "") + plainPreview(last.content) : "No messages yet";
       const a = el(
         "a",
         {
