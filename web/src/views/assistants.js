@@ -270,7 +270,7 @@ function documentsPanel(ctx, id) {
             "li",
             { class: "doc" },
             el("span", { class: "doc-name", text: d.filename }),
-            el("span", { class: "muted", text: `${(d.bytes / 1024).toFixed(1)} KiB · ${d.chunks} chunk${d.chunks === 1 ? "" : "s"}` }),
+            el("span", { class: "muted", text: `${d.bytes < 1024 ? `${d.bytes} bytes` : `${(d.bytes / 1024).toFixed(1)} KiB`} · ${d.chunks} chunk${d.chunks === 1 ? "" : "s"}` }),
             el(
               "button",
               {

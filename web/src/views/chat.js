@@ -153,7 +153,9 @@ export class ChatView {
     }
     if (this.conv.archived) parts.push("archived");
     this.subEl.textContent = parts.join(" · ");
-    this.input.placeholder = `Message ${conversationTitle(this.conv, me)}`;
+    // One line even on a phone: a long title (often the first message) is cut.
+    const title = conversationTitle(this.conv, me).replace(/\s+/g, " ");
+    this.input.placeholder = `Message ${title.length > 32 ? title.slice(0, 31).trimEnd() + "…" : title}`;
   }
 
   // ---- history --------------------------------------------------------------------------------
