@@ -23,10 +23,11 @@ const result = await esbuild.build({
   entryPoints: { app: "src/main.js", theme: "src/theme-init.js" },
   bundle: true,
   format: "esm",
+  splitting: true, // KaTeX is a chunk of its own, imported when math first appears (markdown.js)
   target: ["chrome110", "firefox115", "safari16"],
   outdir: assets,
   entryNames: "[name]-[hash]",
-  chunkNames: "[name]-[hash]",
+  chunkNames: "chunk-[hash]",
   assetNames: "[name]-[hash]",
   loader: { ".woff2": "file", ".woff": "file", ".ttf": "file" },
   minify: !dev,

@@ -2,24 +2,7 @@
 // without the first visible message moving.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ApiClient, launchBrowser, openConversation, signedInContext, startStack } from "./support.mjs";
-
-export async function seedConversation(stack, count) {
-  const a = await ApiClient.signup(stack, { displayName: "Ann" });
-  const b = await ApiClient.signup(stack, { displayName: "Ben" });
-  const conv = await a.post("/conversations", { kind: "direct", user_id: b.user.id }, { expect: 201 });
-  let next = 1;
-  const worker = async () => {
-    while (next <= count) {
-      const i = next++;
-      const who = i % 3 === 0 ? b : a;
-      const content = i % 10 === 0 ? `Message ${i}\n\n- a list item\n- and \`code\`\n\n\`\`\`js\nconst n = ${i};\n\`\`\`` : `Message ${i}: ${"lorem ipsum ".repeat(1 + (i % 7))}`;
-      await who.post(`/conversations/${conv.id}/messages`, { content, client_message_id: `seed-${i}` });
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  return { a, b, conv };
-}
+import { launchBrowser, openConversation, seedConversation, signedInContext, startStack } from "./support.mjs";
 
 let stack, browser, seeded;
 before(async () => {

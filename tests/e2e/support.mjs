@@ -96,6 +96,26 @@ export class ApiClient {
   }
 }
 
+// A direct conversation between two new users (Ann and Ben) with `count` messages, sent through
+// the API as clients do (8 at a time); every tenth is markdown with a list and a code block.
+// Returns {a, b, conv}. Used by the history test and the UI benchmark (tests/bench/ui_probe.mjs).
+export async function seedConversation(stack, count) {
+  const a = await ApiClient.signup(stack, { displayName: "Ann" });
+  const b = await ApiClient.signup(stack, { displayName: "Ben" });
+  const conv = await a.post("/conversations", { kind: "direct", user_id: b.user.id }, { expect: 201 });
+  let next = 1;
+  const worker = async () => {
+    while (next <= count) {
+      const i = next++;
+      const who = i % 3 === 0 ? b : a;
+      const content = i % 10 === 0 ? `Message ${i}\n\n- a list item\n- and \`code\`\n\n\`\`\`js\nconst n = ${i};\n\`\`\`` : `Message ${i}: ${"lorem ipsum ".repeat(1 + (i % 7))}`;
+      await who.post(`/conversations/${conv.id}/messages`, { content, client_message_id: `seed-${i}` });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return { a, b, conv };
+}
+
 // A browser context signed in as `client` (its session put where the UI keeps it, before any
 // page script runs; a reload keeps whatever the UI has rotated to since).
 export async function signedInContext(browser, client, { viewport, colorScheme } = {}) {

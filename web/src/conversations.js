@@ -64,8 +64,13 @@ export class Conversations extends EventTarget {
     this.cursor = null;
     this.done = false;
     const gen = ++this.generation;
-    this.loading = null;
-    const page = await this.#fetchPage(null);
+    // While the first page is on its way, more() (the list's sentinel in view) waits for it
+    // rather than asking for the same page again.
+    const first = this.#fetchPage(null);
+    this.loading = first.then(() => {}, () => {}).finally(() => {
+      if (gen === this.generation) this.loading = null;
+    });
+    const page = await first;
     if (gen !== this.generation) return;
     // Keep the open conversation even if the filter hides it (the chat view still shows it).
     for (const [id] of this.map) if (id !== this.openId) this.map.delete(id);

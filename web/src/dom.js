@@ -87,14 +87,20 @@ export function announce(text, assertive = false) {
   setTimeout(() => (region.textContent = text), 30);
 }
 
+// Formatters are made once: toLocale*String(undefined, options) builds a new one per call, which
+// costs more than the rest of rendering a message.
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+let today = { key: "", until: 0 };
+
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  const now = new Date();
-  const sameDay = d.toDateString() === now.toDateString();
-  return sameDay
-    ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
-    : d.toLocaleDateString(undefined, { month: "short", day: "numeric" }) +
-        " " +
-        d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const now = Date.now();
+  if (now >= today.until) {
+    const start = new Date(now);
+    start.setHours(0, 0, 0, 0);
+    today = { key: start.toDateString(), until: new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1).getTime() };
+  }
+  return d.toDateString() === today.key ? timeFormat.format(d) : dayFormat.format(d) + " " + timeFormat.format(d);
 }

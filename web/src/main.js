@@ -47,5 +47,13 @@ session.addEventListener("ended", (e) => {
   show(code === "TOKEN_REUSED" ? "For your safety you were signed out: this session was used from somewhere else. Please sign in again." : "Your session has ended (it expired or was signed out from another device). Please sign in again.");
 });
 
-await loadInfo();
-show(null);
+// Signed in, the app starts at once and learns the server's limits when /info answers (its
+// defaults are the documented ones); the sign-in screen waits for it (it shows the demo note).
+const infoLoaded = loadInfo();
+if (session.signedIn) {
+  show(null);
+  infoLoaded.then(() => app?.setInfo(info));
+} else {
+  await infoLoaded;
+  show(null);
+}

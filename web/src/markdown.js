@@ -16,8 +16,26 @@
 import { Marked } from "marked";
 import DOMPurify from "dompurify";
 import hljs from "@highlightjs/cdn-assets/es/highlight.min.js";
-import katex from "katex";
 import { el, icon } from "./dom.js";
+
+// KaTeX is half the app's code and most messages have no math: it is loaded (a separate,
+// content-hashed chunk) the first time math appears. Until then the math shows as its source in a
+// placeholder, upgraded in place once KaTeX is there.
+let katex = null;
+let katexLoading = null;
+function loadKatex() {
+  katexLoading ||= import("katex")
+    .then((m) => {
+      katex = m.default;
+      for (const node of document.querySelectorAll(".math-pending")) {
+        node.replaceWith(toFragment(renderMath(node.textContent, node.dataset.display === "1")));
+      }
+    })
+    .catch(() => {
+      katexLoading = null; // offline for a moment: the next math tries again
+    });
+  return katexLoading;
+}
 
 let highlightCode = true; // set around each parse: the unfinished tail is not highlighted
 
@@ -26,6 +44,10 @@ function escapeHtml(s) {
 }
 
 function renderMath(tex, displayMode) {
+  if (!katex) {
+    loadKatex();
+    return `<span class="math-pending" data-display="${displayMode ? "1" : "0"}">${escapeHtml(tex)}</span>`;
+  }
   try {
     return katex.renderToString(tex, {
       displayMode,

@@ -112,6 +112,15 @@ export class App {
     }
   }
 
+  // /info arrived after the app started (main.js does not wait for it when signed in).
+  setInfo(info) {
+    this.info = info;
+    this.ctx.info = info;
+    this.refreshUsage();
+    this.view?.infoChanged?.();
+    if (this.outlet.querySelector("section.welcome")) this.welcome();
+  }
+
   async refreshUsage() {
     try {
       this.sidebar.renderUsage(await this.api.get("/usage?days=1"));
@@ -157,6 +166,10 @@ export class App {
   }
 
   async openChat(id) {
+    // The first page of messages is asked for at once, alongside the conversation if it is not
+    // known yet (a deep link or a reload): the two requests overlap instead of queueing.
+    const firstPage = this.api.get(`/conversations/${encodeURIComponent(id)}/messages?limit=${ChatView.PAGE}`);
+    firstPage.catch(() => {}); // ChatView.load reports it
     let conv = this.convs.get(id);
     if (!conv) {
       replaceChildren(this.outlet, el("p", { class: "page-body", role: "status", text: "Loading…" }));
@@ -172,7 +185,7 @@ export class App {
     const view = new ChatView(this.ctx, conv);
     this.view = view;
     replaceChildren(this.outlet, view.el);
-    view.load();
+    view.load(firstPage);
     if (window.matchMedia("(min-width: 769px)").matches) view.input.focus();
   }
 

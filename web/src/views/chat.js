@@ -160,10 +160,13 @@ export class ChatView {
 
   // ---- history --------------------------------------------------------------------------------
 
-  async load() {
+  static PAGE = PAGE;
+
+  // `firstPage`: the newest page, when the caller already asked for it (app.js).
+  async load(firstPage) {
     this.topStatus.textContent = "Loading messages…";
     try {
-      const page = await this.ctx.api.get(`/conversations/${encodeURIComponent(this.id)}/messages?limit=${PAGE}`);
+      const page = await (firstPage || this.ctx.api.get(`/conversations/${encodeURIComponent(this.id)}/messages?limit=${PAGE}`));
       if (this.destroyed) return;
       for (const m of page.items) this.upsert(m, { quiet: true });
       this.updateHistoryStatus();
@@ -598,6 +601,11 @@ export class ChatView {
     } catch {
       /* drafts are a convenience */
     }
+  }
+
+  infoChanged() {
+    this.max = this.ctx.info?.limits?.max_message_chars || 5000;
+    this.updateComposer();
   }
 
   updateComposer() {
