@@ -37,6 +37,7 @@
 #include "auth/tokens.h"
 #include "core/log.h"
 #include "json/json.h"
+#include "store/api_keys_repo.h"
 #include "store/login_throttle.h"
 #include "store/tokens_repo.h"
 #include "store/users_repo.h"
@@ -553,13 +554,15 @@ Result<http::Response> ChangePassword(Services& s, const http::Request& request)
   auto hash = s.hasher->Hash(*next.value);
   if (!hash.ok()) return hash.status();
   bool replaced = false;
-  int64_t revoked = 0;
+  int64_t revoked = 0, keys_revoked = 0;
   st = s.db->Run([&](soci::session& session) {
     soci::transaction tx(session);
     replaced = store::UsersRepo(session).ReplacePasswordHash(principal->user_id,
                                                              account->password_hash, hash.value());
     if (!replaced) return Status::Ok();  // changed meanwhile by another request: it wins
     revoked = store::RefreshTokensRepo(session).RevokeAllOfUser(principal->user_id);
+    // A new password signs out everywhere: the API keys made under the old one end too.
+    keys_revoked = store::RevokeAllApiKeys(session, principal->user_id);
     store::LoginThrottle(session).Reset(username);
     tx.commit();
     return Status::Ok();
@@ -568,7 +571,10 @@ Result<http::Response> ChangePassword(Services& s, const http::Request& request)
   if (!replaced) {
     return Status(ErrorCode::kConflict, "Your password was changed meanwhile. Please try again.");
   }
-  LogInfo("password changed").Str("user_id", principal->user_id).Int("revoked", revoked);
+  LogInfo("password changed")
+      .Str("user_id", principal->user_id)
+      .Int("revoked", revoked)
+      .Int("api_keys_revoked", keys_revoked);
   return http::Response::NoContent();
 }
 

@@ -18,6 +18,8 @@ void RegisterMessageRoutes(http::Router& router, Services* services);       // m
 void RegisterChatRoutes(http::Router& router, Services* services);          // chat.cc
 void RegisterUsageRoutes(http::Router& router, Services* services);         // usage.cc
 void RegisterAdminRoutes(http::Router& router, Services* services);         // admin.cc
+void RegisterKeyRoutes(http::Router& router, Services* services);           // keys.cc
+void RegisterOpenAiRoutes(http::Router& router, Services* services);        // openai_compat.cc
 void RegisterTestRoutes(http::Router& router, Services* services);          // testing.cc
 
 }  // namespace chatd::api

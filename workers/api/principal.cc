@@ -12,6 +12,8 @@
 #include <functional>
 #include <vector>
 
+#include "auth/api_key.h"
+#include "store/api_keys_repo.h"
 #include "store/sql.h"
 #include "store/statements.h"
 
@@ -131,6 +133,34 @@ Result<Principal> AuthenticateWithPageVersion(const http::Request& request, Serv
                    if (!rows.IsNull(0, 3))
                      *version = store::PageVersion{rows.Int(0, 3), rows.Int(0, 4)};
                  });
+}
+
+Result<Principal> AuthenticateApiKey(const http::Request& request, Services& services) {
+  std::string_view header = request.authorization;
+  constexpr std::string_view kScheme = "Bearer ";
+  if (header.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), header.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return Unauthenticated();
+  }
+  std::string_view key = header.substr(kScheme.size());
+  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  auto lookup = auth::ParseApiKey(key);
+  if (!lookup) return Unauthenticated();
+  std::optional<store::ApiKeyPrincipal> found;
+  Status st = services.db->Run(
+      [&](soci::session& s) {
+        found = store::FindApiKey(s, *lookup);
+        return Status::Ok();
+      },
+      /*idempotent=*/false);  // moves last_used_at
+  if (!st.ok()) return st;
+  // Hash compared even for an inactive key, so the answer's timing does not tell them apart.
+  const bool matches = found && auth::ApiKeyMatches(key, found->hash_hex);
+  if (!found || !matches || !found->active || found->is_guest) return Unauthenticated();
+  Principal p{found->user_id, found->role, found->is_guest};
+  p.api_key_id = found->key_id;
+  return p;
 }
 
 }  // namespace chatd::api

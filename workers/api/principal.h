@@ -22,6 +22,8 @@ struct Principal {
   std::string user_id;  // lowercase UUID
   std::string role;     // "user" | "admin"
   bool is_guest = false;
+  // Set when the caller presented an API key (AuthenticateApiKey) rather than an access token.
+  std::optional<std::string> api_key_id = std::nullopt;
   bool is_admin() const { return role == "admin"; }
 };
 
@@ -35,5 +37,10 @@ Result<Principal> Authenticate(const http::Request& request, Services& services,
 Result<Principal> AuthenticateWithPageVersion(const http::Request& request, Services& services,
                                               const std::string& conversation_id,
                                               std::optional<store::PageVersion>* version);
+
+// The OpenAI-compatible surface (/v1): `Authorization: Bearer chatd_...`, an API key
+// (auth/api_key.h) that is active (not revoked, not expired) and whose user exists; 401
+// UNAUTHENTICATED for anything else. Moves the key's last_used_at (once a minute at most).
+Result<Principal> AuthenticateApiKey(const http::Request& request, Services& services);
 
 }  // namespace chatd::api

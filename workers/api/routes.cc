@@ -18,6 +18,8 @@ http::Router BuildRouter(Services* services) {
   RegisterChatRoutes(router, services);
   RegisterUsageRoutes(router, services);
   RegisterAdminRoutes(router, services);
+  RegisterKeyRoutes(router, services);
+  RegisterOpenAiRoutes(router, services);
   RegisterTestRoutes(router, services);
   return router;
 }

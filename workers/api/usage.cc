@@ -6,6 +6,9 @@
 // `quota.daily_tokens` is the quota that applies to the caller (GUEST_DAILY_TOKEN_QUOTA for a
 // guest, DAILY_TOKEN_QUOTA otherwise) and `quota.used_today` the prompt + completion tokens
 // counted today; a reply is refused (429 QUOTA_EXCEEDED) once used_today reaches daily_tokens.
+// `keys` says which of the caller's API keys spent what over the same days (completions through
+// /v1, which also count in `items` and against the quota): one entry per key with usage in the
+// period, revoked keys included (`revoked`), in the order the keys were created.
 
 #include <soci/soci.h>
 
@@ -13,6 +16,8 @@
 #include "api/handlers.h"
 #include "api/principal.h"
 #include "api/render.h"
+#include "auth/api_key.h"
+#include "store/api_keys_repo.h"
 #include "store/limits_repo.h"
 
 namespace chatd::api {
@@ -31,11 +36,13 @@ Result<http::Response> GetUsage(Services& services, const http::Request& r) {
       me->is_guest ? services.config->guest_daily_token_quota : services.config->daily_token_quota;
 
   std::vector<store::UsageDay> items;
+  std::vector<store::ApiKeyUsage> keys;
   store::QuotaState state;
   Status st = services.db->Run(
       [&](soci::session& s) -> Status {
         items = store::ListUsage(s, me->user_id, span);
         state = store::LoadQuota(s, me->user_id, quota);
+        keys = store::ListApiKeyUsage(s, me->user_id, span);
         return Status::Ok();
       },
       /*idempotent=*/true);
@@ -49,6 +56,19 @@ Result<http::Response> GetUsage(Services& services, const http::Request& r) {
         .Field("requests", d.requests)
         .Field("prompt_tokens", d.prompt_tokens)
         .Field("completion_tokens", d.completion_tokens)
+        .EndObject();
+  }
+  w.EndArray();
+  w.Key("keys").StartArray();
+  for (const auto& k : keys) {
+    w.StartObject()
+        .Field("key_id", k.key_id)
+        .Field("name", k.name)
+        .Field("prefix", auth::ApiKeyPrefix(k.lookup))
+        .Field("revoked", k.revoked)
+        .Field("requests", k.requests)
+        .Field("prompt_tokens", k.prompt_tokens)
+        .Field("completion_tokens", k.completion_tokens)
         .EndObject();
   }
   w.EndArray();

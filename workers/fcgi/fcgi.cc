@@ -118,8 +118,7 @@ bool RequestSlot::Accept(bool* would_block) {
   return true;
 }
 
-http::Request RequestSlot::Read(size_t max_body) {
-  FCGX_ParamArray envp = impl_->req.envp;
+http::Request RequestFromParams(char** envp, size_t* content_length) {
   http::Request r;
   r.method = Param(envp, "REQUEST_METHOD");
   std::string uri = Param(envp, "DOCUMENT_URI");
@@ -133,12 +132,19 @@ http::Request RequestSlot::Read(size_t max_body) {
   r.content_type = Param(envp, "CONTENT_TYPE");
   r.accept = Param(envp, "HTTP_ACCEPT");
   r.authorization = Param(envp, "HTTP_AUTHORIZATION");
+  r.store_exchange = Param(envp, "HTTP_X_CHATD_STORE");
   r.request_id = Param(envp, "REQUEST_ID");
   if (r.request_id.empty()) r.request_id = Param(envp, "HTTP_X_REQUEST_ID");
   r.remote_addr = Param(envp, "REMOTE_ADDR");
 
   std::string length_text = Param(envp, "CONTENT_LENGTH");
-  size_t length = length_text.empty() ? 0 : std::strtoull(length_text.c_str(), nullptr, 10);
+  *content_length = length_text.empty() ? 0 : std::strtoull(length_text.c_str(), nullptr, 10);
+  return r;
+}
+
+http::Request RequestSlot::Read(size_t max_body) {
+  size_t length = 0;
+  http::Request r = RequestFromParams(impl_->req.envp, &length);
   if (length > max_body) {
     r.body_too_large = true;
     return r;

@@ -20,6 +20,12 @@ namespace chatd::fcgi {
 // FCGX_Init(); idempotent, call in each process before the first RequestSlot.
 void InitLibrary();
 
+// The http::Request of a FastCGI request's params (`envp`: "NAME=value" strings ending with a
+// null pointer, as libfcgi hands them over), without its body; `content_length` receives
+// CONTENT_LENGTH (0 when absent or not a number). Pure, so tests and tests/fuzz can reach it
+// without a socket; RequestSlot::Read uses it.
+http::Request RequestFromParams(char** envp, size_t* content_length);
+
 // Owns one FCGX_Request bound to a listening socket.
 class RequestSlot {
  public:

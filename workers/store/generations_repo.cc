@@ -17,19 +17,33 @@ constexpr int kInflightLockClass = 0x676e;
 constexpr const char* kLockInflight = "SELECT pg_advisory_xact_lock(CAST($1 AS integer), 0)";
 
 // generations_user_idx; the total scans this small table.
+// Replies (generations) and /v1 completions (completions_inflight) count alike.
 constexpr const char* kCountInflight =
-    "SELECT count(*) FILTER (WHERE user_id = CAST($1 AS uuid)), count(*) FROM generations "
-    "WHERE heartbeat_at > now() - CAST($2 AS integer) * interval '1 second'";
+    "SELECT count(*) FILTER (WHERE user_id = CAST($1 AS uuid)), count(*) FROM ("
+    "SELECT user_id FROM generations "
+    "WHERE heartbeat_at > now() - CAST($2 AS integer) * interval '1 second' UNION ALL "
+    "SELECT user_id FROM completions_inflight "
+    "WHERE heartbeat_at > now() - CAST($2 AS integer) * interval '1 second') g";
 
 constexpr const char* kCountAll =
-    "SELECT count(*) FROM generations "
-    "WHERE heartbeat_at > now() - CAST(:stale AS integer) * interval '1 second'";
+    "SELECT (SELECT count(*) FROM generations "
+    "WHERE heartbeat_at > now() - CAST(:stale AS integer) * interval '1 second') + "
+    "(SELECT count(*) FROM completions_inflight "
+    "WHERE heartbeat_at > now() - CAST(:stale AS integer) * interval '1 second')";
 
 constexpr const char* kInsert =
     "INSERT INTO generations (message_id, conversation_id, user_id, worker) "
     "VALUES (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid), $4)";
 
 constexpr const char* kDelete = "DELETE FROM generations WHERE message_id = CAST($1 AS uuid)";
+
+constexpr const char* kInsertCompletion =
+    "INSERT INTO completions_inflight (id, user_id, key_id, worker) "
+    "VALUES (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid), $4)";
+constexpr const char* kDeleteCompletion =
+    "DELETE FROM completions_inflight WHERE id = CAST($1 AS uuid)";
+constexpr const char* kHeartbeatCompletion =
+    "UPDATE completions_inflight SET heartbeat_at = now() WHERE id = CAST($1 AS uuid)";
 
 // generations_conversation_idx. Rows already stopped are reported again (a second stop re-sends
 // the notification; harmless, and it heals a notification that a worker missed).
@@ -45,9 +59,12 @@ constexpr size_t kIdsPerNotification = 150;
 
 }  // namespace
 
-Status StartGeneration(soci::session& s, const NewGeneration& g, const InflightCaps& caps) {
+namespace {
+
+// Both caps, under the pool-wide in-flight lock (held to the caller's commit).
+Status CheckCaps(soci::session& s, const std::string& user_id, const InflightCaps& caps) {
   Query(s, kLockInflight, Params().Int(kInflightLockClass));
-  Rows counts = Query(s, kCountInflight, Params().Text(g.user_id).Int(kStaleAfterSeconds));
+  Rows counts = Query(s, kCountInflight, Params().Text(user_id).Int(kStaleAfterSeconds));
   const int64_t mine = counts.Int(0, 0), all = counts.Int(0, 1);
   if (mine >= caps.per_user) {
     return Status(ErrorCode::kRateLimited,
@@ -59,6 +76,30 @@ Status StartGeneration(soci::session& s, const NewGeneration& g, const InflightC
                   "The assistants are very busy right now. Please try again in a moment.")
         .WithRetryAfter(kInflightRetryAfterSeconds);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status StartCompletion(soci::session& s, const NewCompletion& c, const InflightCaps& caps) {
+  Status st = CheckCaps(s, c.user_id, caps);
+  if (!st.ok()) return st;
+  Query(s, kInsertCompletion,
+        Params().Text(c.id).Text(c.user_id).OptionalText(c.key_id).Text(c.worker));
+  return Status::Ok();
+}
+
+void FinishCompletion(soci::session& s, const std::string& id) {
+  Query(s, kDeleteCompletion, Params().Text(id));
+}
+
+void HeartbeatCompletion(soci::session& s, const std::string& id) {
+  Query(s, kHeartbeatCompletion, Params().Text(id));
+}
+
+Status StartGeneration(soci::session& s, const NewGeneration& g, const InflightCaps& caps) {
+  Status st = CheckCaps(s, g.user_id, caps);
+  if (!st.ok()) return st;
   Query(s, kInsert,
         Params().Text(g.message_id).Text(g.conversation_id).Text(g.user_id).Text(g.worker));
   return Status::Ok();
