@@ -11,6 +11,8 @@ namespace chatd::llm {
 namespace {
 
 constexpr size_t kMaxEventJson = 1 << 20;
+// An error's type as logged, at most.
+constexpr size_t kMaxLoggedName = 64;
 
 ErrorKind KindOfErrorType(std::string_view type) {
   if (type == "rate_limit_error") return ErrorKind::kRateLimited;
@@ -26,7 +28,9 @@ void RecordError(const json::Value& root, DecodeState& state) {
   const std::string_view type = error ? StringMember(*error, "type") : std::string_view();
   const std::string_view message = error ? StringMember(*error, "message") : std::string_view();
   state.error = KindOfErrorType(type);
-  state.error_detail = "error in the response: " + std::string(type) + ": " + LogSnippet(message);
+  // The type is upstream text too: cut and cleaned for the log (found by tests/fuzz).
+  state.error_detail =
+      "error in the response: " + LogSnippet(type, kMaxLoggedName) + ": " + LogSnippet(message);
 }
 
 void ReadInputUsage(const json::Value& usage, DecodeState& state) {
@@ -165,7 +169,7 @@ std::string AnthropicWire::DescribeErrorBody(std::string_view body) const {
   std::optional<json::Document> doc = ParseUpstreamJson(body, body.size() + 1);
   if (doc && doc->root().is_object()) {
     if (std::optional<json::Value> error = ObjectMember(doc->root(), "error")) {
-      return std::string(StringMember(*error, "type")) + ": " +
+      return LogSnippet(StringMember(*error, "type"), kMaxLoggedName) + ": " +
              LogSnippet(StringMember(*error, "message"));
     }
   }

@@ -8,6 +8,8 @@ namespace chatd::llm {
 namespace {
 
 constexpr size_t kMaxEventJson = 1 << 20;
+// An error's type or code as logged, at most.
+constexpr size_t kMaxLoggedName = 64;
 
 std::string_view Model(const ChatRequest& request, const ProviderOptions& options) {
   return request.model.empty() ? std::string_view(options.model) : std::string_view(request.model);
@@ -15,8 +17,9 @@ std::string_view Model(const ChatRequest& request, const ProviderOptions& option
 
 // Records an {"error": {...}} object (in a stream or a 2xx body) on the state.
 void RecordError(const json::Value& error, DecodeState& state) {
-  std::string type(StringMember(error, "type"));
-  std::string code(StringMember(error, "code"));
+  // Upstream words, so cut and cleaned for the log like the message (found by tests/fuzz).
+  std::string type = LogSnippet(StringMember(error, "type"), kMaxLoggedName);
+  std::string code = LogSnippet(StringMember(error, "code"), kMaxLoggedName);
   if (code.empty()) {
     if (std::optional<int64_t> n = IntMember(error, "code")) code = std::to_string(*n);
   }
@@ -140,7 +143,7 @@ std::string OpenAiWire::DescribeErrorBody(std::string_view body) const {
   if (doc && doc->root().is_object()) {
     if (std::optional<json::Value> error = doc->root().Find("error")) {
       if (error->is_object()) {
-        std::string out(StringMember(*error, "type"));
+        std::string out = LogSnippet(StringMember(*error, "type"), kMaxLoggedName);
         if (!out.empty()) out += ": ";
         return out + LogSnippet(StringMember(*error, "message"));
       }

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "http/http.h"
+#include "push/client_frame.h"
 #include "push/hub.h"
 #include "push/ws_session.h"
 
@@ -69,15 +70,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       http::Request parsed;  // reuse the API's query decoding
       parsed.query = std::string(query);
       std::string token = parsed.QueryParam("token").value_or("");
-      std::optional<int64_t> cursor;
-      if (auto c = parsed.QueryParam("cursor"); c && !c->empty()) {
-        try {
-          size_t used = 0;
-          int64_t v = std::stoll(*c, &used);
-          if (used == c->size() && v >= 0) cursor = v;
-        } catch (...) {
-        }
-      }
+      std::optional<int64_t> cursor = ParseResumeCursor(parsed.QueryParam("cursor").value_or(""));
       stream_.expires_never();
       std::make_shared<WsSession>(std::move(stream_), hub_)
           ->Start(std::move(request), std::move(token), cursor);

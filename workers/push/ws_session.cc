@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "json/json.h"
+#include "push/client_frame.h"
 #include "push/hub.h"
 
 namespace chatd::push {
@@ -127,36 +128,25 @@ void WsSession::ReadNext() {
 }
 
 void WsSession::HandleFrame(const std::string& text) {
-  auto doc = json::Document::Parse(text, json::ParseLimits{16 * 1024, 8});
-  std::string_view type;
-  if (doc.ok()) {
-    if (auto t = doc->root().Find("type")) type = t->AsString().value_or("");
-  }
+  const ClientFrame frame = ParseClientFrame(text);
+  const std::string& type = frame.type;
   if (!authed_) {
-    std::string token;
-    if (type == "auth") {
-      if (auto t = doc->root().Find("token")) token = std::string(t->AsString().value_or(""));
-    }
-    if (token.empty()) {
+    if (type != "auth" || frame.token.empty()) {
       ++hub_.metrics().auth_failures;
       Close(kCloseUnauthorized, "authentication required");
     } else {
-      Authenticate(token);
+      Authenticate(frame.token);
     }
     return;
   }
   if (type == "ping") {
     SendText(R"({"type":"pong"})");
   } else if (type == "typing") {
-    std::string conversation;
-    if (auto c = doc->root().Find("conversation_id"))
-      conversation = std::string(c->AsString().value_or(""));
-    if (!json::IsUuid(conversation)) {
+    const std::string& conversation = frame.conversation_id;
+    if (conversation.empty()) {
       SendError("VALIDATION_ERROR", "typing needs a conversation_id.");
       return;
     }
-    for (auto& ch : conversation)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     auto now = std::chrono::steady_clock::now();
     auto& last = last_typing_[conversation];
     if (now - last < std::chrono::seconds(2))

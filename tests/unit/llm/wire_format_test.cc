@@ -286,6 +286,33 @@ TEST(WireFormatTest, ErrorBodiesAreDescribedForLogs) {
   EXPECT_EQ(OpenAiWire().DescribeErrorBody("<html>\n<h1>502</h1>"), "<html> <h1>502</h1>");
 }
 
+// Found by tests/fuzz (openai_stream, anthropic_stream): the error's type and code went into the
+// log detail unfiltered, so an upstream could put line breaks (a forged log line) or megabytes
+// into a log field. They are cut and cleaned like the message.
+TEST(WireFormatTest, ErrorTypesAndCodesAreLogSafe) {
+  // JSON escapes: a line break, a forged JSON log line, a BEL, then 5,000 bytes.
+  const std::string hostile =
+      R"(rate_limit\n{\"level\":\"error\",\"forged\":1}\u0007)" + std::string(5000, 'x');
+  auto log_safe = [](const std::string& s) {
+    for (char c : s) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return false;
+    }
+    return s.size() < 1024;
+  };
+  Decoded openai = Decode(OpenAiWire(), {"data: {\"error\":{\"type\":\"" + hostile +
+                                         "\",\"code\":\"" + hostile + "\"}}\n\n"});
+  EXPECT_EQ(openai.state.error, ErrorKind::kRateLimited);
+  EXPECT_TRUE(log_safe(openai.state.error_detail)) << openai.state.error_detail;
+  Decoded anthropic = Decode(
+      AnthropicWire(),
+      {"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"" + hostile + "\"}}\n\n"});
+  EXPECT_EQ(anthropic.state.error, ErrorKind::kServerError);
+  EXPECT_TRUE(log_safe(anthropic.state.error_detail)) << anthropic.state.error_detail;
+  const std::string body = "{\"type\":\"error\",\"error\":{\"type\":\"" + hostile + "\"}}";
+  EXPECT_TRUE(log_safe(OpenAiWire().DescribeErrorBody(body)));
+  EXPECT_TRUE(log_safe(AnthropicWire().DescribeErrorBody(body)));
+}
+
 ProviderOptions Options() {
   ProviderOptions o;
   o.base_url = "http://upstream.test/v1";
