@@ -180,6 +180,36 @@ class OpenAiCompatTest(unittest.TestCase):
         self.assertOpenAiError(self.v1("GET", "/models", k2["key"]), 401, "invalid_api_key")
         self.assertEqual(self.sql(f"SELECT count(*) FROM api_keys WHERE id = '{k2['id']}'"), "0")
 
+    def test_chatctl_lists_and_revokes_any_users_keys(self):
+        import os
+        import subprocess
+        from harness import BUILD
+
+        def chatctl(*args):
+            return subprocess.run([os.path.join(BUILD, "chatctl"), *args], env=dict(self.stack.env),
+                                  capture_output=True, text=True, timeout=60)
+        u = create_user(self.stack)
+        k = self.new_key(u.token, name="ci runner")
+        r = chatctl("key", "list", u.username)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(k["id"], r.stdout)
+        self.assertIn(k["prefix"], r.stdout)
+        self.assertIn("ci runner", r.stdout)
+        self.assertNotIn(k["key"], r.stdout)
+        self.assertIn("1 active key", r.stdout)
+        self.assertEqual(chatctl("key", "revoke", k["id"]).returncode, 0)
+        self.assertOpenAiError(self.v1("GET", "/models", k["key"]), 401, "invalid_api_key")
+        r = chatctl("key", "revoke", k["id"])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no active key", r.stderr)
+        self.assertNotEqual(chatctl("key", "revoke", "nope").returncode, 0)
+        # A stale in-flight row (a worker that died) is removed by gc.
+        self.sql(f"INSERT INTO completions_inflight (id, user_id, worker, heartbeat_at) VALUES "
+                 f"(gen_random_uuid(), '{u.id}', 'dead:1', now() - interval '1 hour')")
+        r = chatctl("gc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("removed 1 stale completion", r.stdout)
+
     # -- models ------------------------------------------------------------------------------------
 
     def test_models_are_the_users_assistants_and_the_default(self):

@@ -47,6 +47,14 @@ int main(int argc, char** argv) {
   auto* user_delete = user->add_subcommand("delete", "Delete a user and everything it owns");
   user_delete->add_option("USERNAME", delete_username)->required();
 
+  auto* key = app.add_subcommand("key", "List and revoke users' API keys (the /v1 surface)");
+  key->require_subcommand(1);
+  std::string key_user, key_id;
+  auto* key_list = key->add_subcommand("list", "List active API keys (never their secrets)");
+  key_list->add_option("USERNAME", key_user, "only this user's keys");
+  auto* key_revoke = key->add_subcommand("revoke", "Revoke an API key at once");
+  key_revoke->add_option("KEY_ID", key_id, "the key's id (see key list)")->required();
+
   auto* gc = app.add_subcommand("gc", "Delete idle guests, dead refresh tokens and stale counters");
 
   CLI11_PARSE(app, argc, argv);
@@ -63,6 +71,8 @@ int main(int argc, char** argv) {
   if (*user_list) return chatd::cli::UserList(env.value(), list_all);
   if (*user_set_role) return chatd::cli::UserSetRole(env.value(), role_username, role);
   if (*user_delete) return chatd::cli::UserDelete(env.value(), delete_username);
+  if (*key_list) return chatd::cli::KeyList(env.value(), key_user);
+  if (*key_revoke) return chatd::cli::KeyRevoke(env.value(), key_id);
   if (*gc) return chatd::cli::Gc(env.value());
   return 0;
 }

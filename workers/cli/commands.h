@@ -38,6 +38,11 @@ int UserList(const EnvLookup& env, bool include_guests);
 int UserSetRole(const EnvLookup& env, const std::string& username, const std::string& role);
 int UserDelete(const EnvLookup& env, const std::string& username);
 
+// chatctl key ... (keys.cc): every active API key (of one user when `username` is not empty), and
+// revoking one by id whoever owns it.
+int KeyList(const EnvLookup& env, const std::string& username);
+int KeyRevoke(const EnvLookup& env, const std::string& key_id);
+
 // chatctl gc (gc.cc): deletes guests idle for longer than GUEST_TTL (with everything they own),
 // refresh tokens that are expired or revoked, and stale login-failure counters; prints counts.
 int Gc(const EnvLookup& env);

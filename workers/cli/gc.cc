@@ -11,7 +11,9 @@
 //   * replies orphaned by a worker that died mid-reply (no heartbeat for kStaleAfterSeconds):
 //     stored as `interrupted` with the text saved so far, their generations row deleted, and a
 //     message.updated event to the conversation's members, exactly as a worker would have done
-//     (the event payload is rendered by the API's own renderer), one transaction per batch.
+//     (the event payload is rendered by the API's own renderer), one transaction per batch;
+//   * /v1 completions whose worker died (completions_inflight rows with a stale heartbeat: they
+//     already stopped counting against the in-flight caps; nothing else refers to them).
 
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -96,12 +98,14 @@ int Gc(const EnvLookup& env) {
     int64_t tokens = store::RefreshTokensRepo(session).DeleteDead();
     int64_t failures = store::LoginThrottle(session).DeleteStale();
     int64_t orphans = FinishOrphanedReplies(session);
+    int64_t completions = store::DeleteStaleCompletions(session);
     std::printf(
         "deleted %lld idle guest%s, %lld refresh token%s, %lld login-failure record%s; "
-        "finished %lld orphaned repl%s\n",
+        "finished %lld orphaned repl%s; removed %lld stale completion%s\n",
         static_cast<long long>(guests), guests == 1 ? "" : "s", static_cast<long long>(tokens),
         tokens == 1 ? "" : "s", static_cast<long long>(failures), failures == 1 ? "" : "s",
-        static_cast<long long>(orphans), orphans == 1 ? "y" : "ies");
+        static_cast<long long>(orphans), orphans == 1 ? "y" : "ies",
+        static_cast<long long>(completions), completions == 1 ? "" : "s");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chatctl gc: cannot use the database: %s\n", e.what());

@@ -42,6 +42,9 @@ constexpr const char* kInsertCompletion =
     "VALUES (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid), $4)";
 constexpr const char* kDeleteCompletion =
     "DELETE FROM completions_inflight WHERE id = CAST($1 AS uuid)";
+constexpr const char* kDeleteStaleCompletions =
+    "DELETE FROM completions_inflight "
+    "WHERE heartbeat_at < now() - CAST($1 AS integer) * interval '1 second'";
 constexpr const char* kHeartbeatCompletion =
     "UPDATE completions_inflight SET heartbeat_at = now() WHERE id = CAST($1 AS uuid)";
 
@@ -95,6 +98,10 @@ void FinishCompletion(soci::session& s, const std::string& id) {
 
 void HeartbeatCompletion(soci::session& s, const std::string& id) {
   Query(s, kHeartbeatCompletion, Params().Text(id));
+}
+
+int64_t DeleteStaleCompletions(soci::session& s) {
+  return Query(s, kDeleteStaleCompletions, Params().Int(kStaleAfterSeconds)).affected();
 }
 
 Status StartGeneration(soci::session& s, const NewGeneration& g, const InflightCaps& caps) {

@@ -70,6 +70,9 @@ Status StartCompletion(soci::session& s, const NewCompletion& completion, const 
 void FinishCompletion(soci::session& s, const std::string& id);
 // Keeps a long completion counted (rows with a stale heartbeat stop counting).
 void HeartbeatCompletion(soci::session& s, const std::string& id);
+// chatctl gc: deletes completion rows whose worker died (heartbeat older than kStaleAfterSeconds);
+// returns how many.
+int64_t DeleteStaleCompletions(soci::session& s);
 
 // Marks every generation of the conversation stopped and NOTIFYs kStopChannel with their ids (on
 // commit). Returns the ids (possibly none).
