@@ -62,12 +62,16 @@ export class App {
     this.on(router, "route", (e) => this.route(e.detail));
     this.on(document, "keydown", (e) => this.shortcut(e));
     this.live.start();
-    this.convs.reload().catch((err) => toast(friendlyMessage(err), { error: true }));
+    // An ended session has its own screen (main.js): no toast on top of it.
+    this.convs.reload().catch((err) => {
+      if (!this.stopped && this.session.signedIn) toast(friendlyMessage(err), { error: true });
+    });
     this.refreshUsage();
     this.route(parseRoute());
   }
 
   stop() {
+    this.stopped = true;
     this.view?.destroy();
     this.view = null;
     this.live.stop();
