@@ -1,8 +1,9 @@
 // The UI as a whole: axe-core finds no serious or critical violation on the login page, a chat
-// (with a rendered assistant reply: markdown, a highlighted code block, a table, math) and the
-// assistant editor, in the light and the dark theme; the theme chosen in Settings survives a
-// reload and is applied before the app's script runs (no flash); a phone-sized viewport shows the
-// chat with the sidebar drawer closed, and the drawer opens and closes (its buttons, Esc).
+// (with a rendered assistant reply: markdown, a highlighted code block, a table, math), the
+// assistant editor and the API keys page (with a new key's dialog), in the light and the dark
+// theme; the theme chosen in Settings survives a reload and is applied before the app's script
+// runs (no flash); a phone-sized viewport shows the chat with the sidebar drawer closed, and the
+// drawer opens and closes (its buttons, Esc).
 //
 // With CHATD_UPDATE_SCREENSHOTS=1 it also writes docs/screenshots/chat.png (1280x800), the
 // screenshot the README shows.
@@ -127,6 +128,24 @@ describe("accessibility (axe-core: no serious or critical violation)", () => {
       await page.getByLabel("Name", { exact: true }).waitFor();
       await page.locator(".prompt").first().waitFor();
       await page.locator(".doc-name", { hasText: "notes.md" }).waitFor();
+      assert.deepEqual(await seriousA11yViolations(page), []);
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
+    it(`the API keys page and a new key's dialog, ${theme}`, async () => {
+      await user.post("/keys", { name: `laptop (${theme})` }, { expect: 201 });
+      const context = await themedContext(theme);
+      const page = await context.newPage();
+      const problems = watchPage(page);
+      await page.goto(`${stack.url}/settings/keys`);
+      await page.getByRole("rowheader", { name: `laptop (${theme})` }).waitFor();
+      await page.getByRole("textbox", { name: "Name" }).fill(`editor (${theme})`);
+      await page.getByRole("button", { name: "Create key" }).click();
+      await page.getByRole("dialog", { name: "Your new API key" }).waitFor();
+      assert.deepEqual(await seriousA11yViolations(page), []);
+      await page.keyboard.press("Escape");
+      await page.getByRole("rowheader", { name: `editor (${theme})` }).waitFor();
       assert.deepEqual(await seriousA11yViolations(page), []);
       assert.deepEqual(problems, []);
       await context.close();

@@ -2,13 +2,14 @@
 //   /                      the newest conversation or the welcome screen
 //   /c/<id>                a conversation
 //   /assistants, /assistants/<id>, /assistants/new
-//   /settings
+//   /settings, /settings/keys
 // navigate() pushes a history entry; "route" events fire on every change (also back/forward).
 
 export function parseRoute(pathname = location.pathname) {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "c" && parts[1]) return { name: "chat", id: parts[1] };
   if (parts[0] === "assistants") return { name: "assistants", id: parts[1] || null };
+  if (parts[0] === "settings" && parts[1] === "keys") return { name: "keys" };
   if (parts[0] === "settings") return { name: "settings" };
   return { name: "home" };
 }

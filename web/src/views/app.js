@@ -1,6 +1,6 @@
-// The signed-in app: the sidebar, the main outlet (a conversation, assistants, settings or the
-// welcome screen) and the wiring between live events, the conversation list and the open view.
-// One App exists per signed-in user; stop() tears it down (sign-out, session end, user switch).
+// The signed-in app: the sidebar, the main outlet (a conversation, assistants, settings, API keys
+// or the welcome screen) and the wiring between live events, the conversation list and the open
+// view. One App exists per signed-in user; stop() tears it down (sign-out, session end, user switch).
 import { el, icon, replaceChildren } from "../dom.js";
 import { Conversations } from "../conversations.js";
 import { navigate, parseRoute, router } from "../router.js";
@@ -9,6 +9,7 @@ import { ChatView } from "./chat.js";
 import { Sidebar } from "./sidebar.js";
 import { renderAssistants } from "./assistants.js";
 import { renderSettings } from "./settings.js";
+import { renderKeys } from "./keys.js";
 import { newAssistantChat, newDirectChat, newGroup } from "./new_conversation.js";
 import { toast } from "./dialog.js";
 
@@ -143,6 +144,7 @@ export class App {
     if (r.name === "chat") return this.openChat(r.id);
     if (r.name === "assistants") return renderAssistants(this.ctx, this.outlet, r.id);
     if (r.name === "settings") return renderSettings(this.ctx, this.outlet);
+    if (r.name === "keys") return renderKeys(this.ctx, this.outlet);
     this.welcome();
   }
 

@@ -1,10 +1,11 @@
 // Settings: the account (display name, email), password, a guest's upgrade to a full account (in
-// place: the same user, its conversations kept), the theme, usage against the daily quota, and
-// signing out here or everywhere.
+// place: the same user, its conversations kept), the theme, usage against the daily quota, the way
+// to the API keys page (keys.js), and signing out here or everywhere.
 import { el, icon, replaceChildren } from "../dom.js";
 import { friendlyMessage, fieldMessages } from "../errors.js";
 import { setThemePreference, themePreference } from "../theme.js";
 import { field, showFieldErrors, toast, confirmDialog } from "./dialog.js";
+import { navigate } from "../router.js";
 
 function form(label, fields, submitLabel, onSubmit) {
   const error = el("p", { class: "form-error", role: "alert" });
@@ -136,6 +137,17 @@ export function renderSettings(ctx, outlet) {
       );
     })
     .catch((err) => (usageBody.textContent = friendlyMessage(err)));
+
+  const toKeys = (e) => (e.preventDefault(), navigate("/settings/keys"));
+  sections.push(
+    el(
+      "section",
+      { class: "panel", "aria-labelledby": "keys-title" },
+      el("h2", { id: "keys-title", text: "API keys" }),
+      el("p", { class: "muted", text: u.is_guest ? "API keys let scripts and apps use your assistants through any OpenAI client. They need an account: create one above first." : "Let scripts, editors and agents use your assistants through any OpenAI client." }),
+      el("a", { href: "/settings/keys", class: "btn", onclick: toKeys }, u.is_guest ? "About API keys" : "Manage API keys"),
+    ),
+  );
 
   sections.push(
     el(
