@@ -130,6 +130,46 @@ class Load:
             conn.close()
 
 
+class Writer:
+    """One client sending messages into a direct conversation, each with a client_message_id,
+    recording (client_message_id, status or error text, Retry-After)."""
+
+    def __init__(self, stack, cid, token):
+        self.stack, self.cid, self.token = stack, cid, token
+        self.results = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(120)
+        assert not self.thread.is_alive()
+        return self
+
+    def _run(self):
+        i = 0
+        while not self.stopping.is_set():
+            i += 1
+            cmid = f"w{i}"
+            conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=60)
+            try:
+                conn.request("POST", f"{API}/conversations/{self.cid}/messages",
+                             body=json.dumps({"content": f"note {i}", "client_message_id": cmid}).encode(),
+                             headers={"Content-Type": "application/json", "Accept": "application/json",
+                                      "Authorization": "Bearer " + self.token})
+                r = conn.getresponse()
+                r.read()
+                self.results.append((cmid, r.status, r.getheader("retry-after")))
+            except (OSError, http.client.HTTPException) as e:
+                self.results.append((cmid, f"{type(e).__name__}: {e}", None))
+            finally:
+                conn.close()
+
+
 class Stream:
     """A message sent with Accept: text/event-stream, read on its own thread. `events` fills as they
     come: (name, data); `ended` is set when the stream ends, cleanly or not (`error` says how)."""

@@ -8,54 +8,10 @@ is stored, each conversation's seq stays gapless, and the push daemon delivers e
 message to the connected member across the restart.
 """
 
-import http.client
-import json
-import threading
-import time
 import unittest
 
-from faults import API, HEALTH, Load, RawPgConnection, idle_in_transaction, seq_gaps, sql
+from faults import API, HEALTH, Load, RawPgConnection, Writer, idle_in_transaction, seq_gaps, sql
 from harness import Postgres, Stack, WsClient, create_user, wait_until
-
-
-class Writer:
-    """One client sending messages into a direct conversation, each with a client_message_id,
-    recording (client_message_id, status or error text, Retry-After)."""
-
-    def __init__(self, stack, cid, token):
-        self.stack, self.cid, self.token = stack, cid, token
-        self.results = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(120)
-        assert not self.thread.is_alive()
-        return self
-
-    def _run(self):
-        i = 0
-        while not self.stopping.is_set():
-            i += 1
-            cmid = f"w{i}"
-            conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=60)
-            try:
-                conn.request("POST", f"{API}/conversations/{self.cid}/messages",
-                             body=json.dumps({"content": f"note {i}", "client_message_id": cmid}).encode(),
-                             headers={"Content-Type": "application/json", "Accept": "application/json",
-                                      "Authorization": "Bearer " + self.token})
-                r = conn.getresponse()
-                r.read()
-                self.results.append((cmid, r.status, r.getheader("retry-after")))
-            except (OSError, http.client.HTTPException) as e:
-                self.results.append((cmid, f"{type(e).__name__}: {e}", None))
-            finally:
-                conn.close()
 
 
 class DatabaseFaultTest(unittest.TestCase):
