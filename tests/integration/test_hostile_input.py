@@ -54,6 +54,7 @@ PATH_ROUTES = [
     ("POST", "/api/v1/conversations/{id}/messages", {"content": "hi"}),
     ("POST", "/api/v1/conversations/{id}/messages/{mid}/regenerate", None),
     ("POST", "/api/v1/conversations/{id}/stop", None),
+    ("DELETE", "/api/v1/keys/{id}", None),
 ]
 
 
@@ -121,6 +122,13 @@ class HostileInputTest(unittest.TestCase):
             r = self.stack.get(path, token=self.alice.token)
             self.assertEqual(r.status, 400, path)
             self.assertEqual(self.assertProblem(r, path)["code"], "VALIDATION_ERROR", path)
+
+    def test_a_request_line_too_long_is_a_problem_414_from_nginx(self):
+        # Past large_client_header_buffers nginx answers itself; it was its HTML page.
+        for path in ("/api/v1/conversations?q=" + "a" * 40000, "/" + "b" * 40000):
+            r = self.stack.get(path, token=self.alice.token)
+            self.assertEqual(r.status, 414, path[:40])
+            self.assertEqual(self.assertProblem(r, path[:40])["code"], "VALIDATION_ERROR")
 
     def test_raw_bytes_in_the_request_line(self):
         # Bytes a client library would escape, sent as they are.
