@@ -59,7 +59,12 @@ def new_chat(stack, user):
 class Load:
     """Client threads sending GET requests through nginx, each on a keep-alive connection
     (reopened after an error), until stop() (or `max_requests`). Every request is recorded as
-    (start, end, status or error text, path), times from time.monotonic()."""
+    (start, end, status or error text, path), times from time.monotonic().
+
+    Like browsers and HTTP libraries (RFC 9112, 9.3.1), a GET on a reused keep-alive connection
+    that the server closed before sending anything is retried once on a new connection: nginx
+    closes idle kept-alive connections when its old workers leave at a reload, and that race is
+    not a failed request. `retried` counts those retries."""
 
     def __init__(self, stack, paths, threads=3, token=None, max_requests=20000):
         self.stack = stack
@@ -72,6 +77,7 @@ class Load:
         self.lock = threading.Lock()
         self.sent = 0
         self.results = []
+        self.retried = 0
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def start(self):
@@ -107,12 +113,22 @@ class Load:
     def _run(self):
         conn = None
         while (path := self._next()) is not None:
+            reused = conn is not None
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=60)
             start = time.monotonic()
             try:
-                conn.request("GET", path, headers=self.headers)
-                r = conn.getresponse()
+                try:
+                    conn.request("GET", path, headers=self.headers)
+                    r = conn.getresponse()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    if not reused:
+                        raise
+                    conn.close()
+                    with self.lock:
+                        self.retried += 1
+                    conn.request("GET", path, headers=self.headers)
+                    r = conn.getresponse()
                 r.read()
                 outcome = r.status
                 if r.status >= 500:
