@@ -12,7 +12,8 @@
 // only the text after the last finished top-level block, appends newly finished blocks once (their
 // DOM nodes never change again, so a selection in them survives) and replaces only the unfinished
 // tail. A code block is highlighted once its fence closes. Work per frame is the size of the last
-// block, not of the reply (re-rendering the whole reply per delta is O(n²)).
+// block, not of the reply (re-rendering the whole reply per delta is O(n²)); and in a long last
+// paragraph, only its last few KB are re-parsed (its leading part is frozen: see below).
 import { Marked } from "marked";
 import DOMPurify from "dompurify";
 import hljs from "@highlightjs/cdn-assets/es/highlight.min.js";
@@ -218,12 +219,53 @@ export function renderMarkdown(text) {
   return toFragment(md.parse(normalise(text)));
 }
 
+// A long unfinished paragraph (a model that writes one without a break) is the worst case: its
+// source is the whole tail, so re-parsing it every frame grows with the reply. Its leading part is
+// therefore frozen in chunks: a chunk ends at a space at least FREEZE_KEEP characters before the
+// end, and is frozen only if marked's inline lexer finds nothing in it that later text could
+// still change (no literal *, _, ~, `, [, <, $$, \( or \[ left over: every emphasis, code span,
+// link or math in it is closed; no inline HTML; lines inside it start with a letter). A frozen
+// chunk's inline HTML is appended once to the paragraph's <p>; each frame re-parses only the text
+// after it. When the paragraph ends (or the reply is done) the lexer's finished block is checked:
+// still a paragraph starting with the frozen text, only the rest is rendered, which gives the same
+// DOM as a full render (inline parsing never crosses a chunk's end); anything else (it became a
+// heading or a table, link definitions appeared) is re-rendered whole, once.
+const FREEZE_AT = 3000; // unfrozen characters of a paragraph before a chunk is frozen
+const FREEZE_KEEP = 1000; // characters at the end that stay unfrozen
+const OPEN_MARK = /[*_~`[<]|\$\$|\\[([]/;
+
+function lexBlocks(src) {
+  const lexer = new md.Lexer(md.defaults);
+  const tokens = lexer.blockTokens(src, lexer.tokens);
+  return { lexer, tokens };
+}
+
+function lexInline(lexer, item) {
+  lexer.state.inRawBlock = false;
+  lexer.inlineTokens(item.src, item.tokens);
+}
+
+// Inline tokens with an opener that later text could still close (a literal delimiter).
+function hasOpenMark(tokens) {
+  for (const t of tokens) {
+    if (t.type === "text" && OPEN_MARK.test(t.raw)) return true;
+    if (t.type === "html") return true; // an <a> tag changes how later text is lexed
+    if (t.tokens && hasOpenMark(t.tokens)) return true;
+  }
+  return false;
+}
+
+function inlineFragment(src, tokens = md.Lexer.lexInline(src, md.defaults)) {
+  return toFragment(md.Parser.parseInline(tokens, md.defaults));
+}
+
 export class StreamingMarkdown {
   constructor(container) {
     this.root = container;
     this.text = "";
     this.stable = 0; // characters of text rendered as finished blocks
     this.tail = [];
+    this.para = null; // the unfinished last paragraph: {el, frozen: its frozen source}
     this.scheduled = false;
     this.final = false;
   }
@@ -245,6 +287,7 @@ export class StreamingMarkdown {
       this.root.replaceChildren();
       this.stable = 0;
       this.tail = [];
+      this.para = null;
     }
     this.text = text;
     this.final = this.final || final;
@@ -256,25 +299,84 @@ export class StreamingMarkdown {
 
   flush() {
     this.scheduled = false;
-    const src = this.text.slice(this.stable);
-    const tokens = md.lexer(src);
+    const { lexer, tokens } = lexBlocks(this.text.slice(this.stable));
     let last = tokens.length - 1;
     while (last >= 0 && tokens[last].type === "space") last--;
     const finished = this.final ? tokens.length : Math.max(0, last);
+    const noDefs = Object.keys(tokens.links).length === 0;
+    for (const n of this.tail) n.remove();
+    this.tail = [];
+
+    // The paragraph being streamed into: does the lexer still see it, with its frozen part?
+    const first = tokens[0];
+    if (this.para && !(noDefs && first?.type === "paragraph" && first.text.startsWith(this.para.frozen))) {
+      this.para.el.remove();
+      this.para = null;
+    }
+    const streaming = !this.final && last >= finished && tokens[last].type === "paragraph" && noDefs ? tokens[last] : null;
+    // Inline lexing for every block but the streamed paragraph (the costly one) and the one
+    // whose frozen part is already rendered.
+    const skip = new Set([streaming?.tokens, this.para && finished > 0 ? first.tokens : null]);
+    for (const item of lexer.inlineQueue) if (!skip.has(item.tokens)) lexInline(lexer, item);
+    lexer.inlineQueue = [];
+
     let consumed = 0;
+    let from = 0;
+    if (this.para && finished > 0) {
+      // The paragraph ended: render what follows its frozen part, and it is a finished block.
+      const rest = first.text.slice(this.para.frozen.length);
+      if (rest) this.para.el.append(inlineFragment(rest));
+      this.para.el.after(document.createTextNode("\n"));
+      this.para = null;
+      consumed += first.raw.length;
+      from = 1;
+    }
     const done = [];
-    for (let i = 0; i < finished; i++) {
+    for (let i = from; i < finished; i++) {
       consumed += tokens[i].raw.length;
       if (tokens[i].type !== "space") done.push(tokens[i]);
     }
-    for (const n of this.tail) n.remove();
-    this.tail = [];
     if (done.length) this.root.append(toFragment(parseTokens(done, tokens.links, true)));
     this.stable += consumed;
-    if (!this.final && last >= finished) {
+    if (this.final || last < finished) return;
+
+    if (streaming) {
+      if (!this.para) {
+        this.para = { el: document.createElement("p"), frozen: "" };
+        this.root.append(this.para.el);
+      }
+      this.#freeze(streaming.text);
+      const frag = inlineFragment(streaming.text.slice(this.para.frozen.length));
+      this.tail = [...frag.childNodes];
+      this.para.el.append(frag);
+    } else {
       const frag = toFragment(parseTokens(tokens.slice(finished, last + 1), tokens.links, false));
       this.tail = [...frag.childNodes];
       this.root.append(frag);
     }
+  }
+
+  // Freezes the next chunk of the streamed paragraph when enough has come after its frozen part.
+  #freeze(text) {
+    const para = this.para;
+    const start = para.frozen.length;
+    if (text.length - start < FREEZE_AT) return;
+    let end = text.lastIndexOf(" ", text.length - FREEZE_KEEP);
+    if (end <= start) return;
+    end += 1; // after the space: the next chunk starts a word, as the start of a text does
+    let chunk = text.slice(start, end);
+    if (/\n(?!\p{L})/u.test(chunk)) return; // a line that could start a block: wait for the end
+    let tokens = md.Lexer.lexInline(chunk, md.defaults);
+    if (hasOpenMark(tokens)) {
+      // Something is still open: freeze the plain text before the first mark, if any.
+      const mark = chunk.search(OPEN_MARK);
+      const cut = chunk.lastIndexOf(" ", mark - 1) + 1;
+      if (cut <= 0) return;
+      chunk = chunk.slice(0, cut);
+      tokens = md.Lexer.lexInline(chunk, md.defaults);
+      if (hasOpenMark(tokens)) return;
+    }
+    para.el.append(inlineFragment(chunk, tokens));
+    para.frozen = text.slice(0, start + chunk.length);
   }
 }

@@ -360,9 +360,9 @@ export class ChatView {
     else this.list.insertBefore(e.node, before);
   }
 
-  setText(e, text) {
+  setText(e, text, cp = cpLength(text)) {
     e.text = text;
-    e.cp = cpLength(text);
+    e.cp = cp;
     if (!e.md) e.md = new StreamingMarkdown(e.body);
     e.md.update(text);
   }
@@ -383,7 +383,10 @@ export class ChatView {
       return;
     }
     if (d.offset + len <= e.cp) return;
-    this.setText(e, e.text + cpSlice(d.content, e.cp - d.offset));
+    // Appended, so the code points are counted on the new part only (a long reply's text is not
+    // walked once per delta).
+    const added = cpSlice(d.content, e.cp - d.offset);
+    this.setText(e, e.text + added, e.cp + cpLength(added));
   }
 
   renderMeta(e) {
