@@ -314,6 +314,85 @@ import hashlib as _hashlib
 import hmac as _hmac
 
 
+class Front:
+    """A load balancer in front of several stacks, as a cloud one would be: an nginx on its own port
+    that round-robins every request and every WebSocket across the stacks' nginx, with no session
+    affinity. Stacks that sit behind it must allow its origin (Front.reserve_port() first, then
+    CORS_ALLOWED_ORIGINS with that port)."""
+
+    @staticmethod
+    def reserve_port():
+        return free_port()
+
+    def __init__(self, stacks, port=None):
+        self.port = port or free_port()
+        self.dir = make_tempdir("chatd-front-")
+        backends = "\n".join(f"        server 127.0.0.1:{s.port};" for s in stacks)
+        conf = f"""worker_processes 1;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.dir}/body;
+    proxy_temp_path {self.dir}/proxy;
+    fastcgi_temp_path {self.dir}/fastcgi;
+    uwsgi_temp_path {self.dir}/uwsgi;
+    scgi_temp_path {self.dir}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    upstream stacks {{
+{backends}
+    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        client_max_body_size 4m;
+        location / {{
+            proxy_pass http://stacks;
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+            proxy_next_upstream off;
+        }}
+    }}
+}}
+"""
+        path = os.path.join(self.dir, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", path], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        _cleanups.append(self.close)
+        wait_until(lambda: self._health(), what="the front nginx")
+
+    def _health(self):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn.request("GET", "/api/v1/health")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+
+    # The stack interface the tests and WsClient use (port, request helpers).
+    request = Stack.request
+    get = Stack.get
+    post = Stack.post
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def _b64url(data):
     return _b64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 

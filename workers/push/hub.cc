@@ -2,7 +2,12 @@
 
 #include "push/hub.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
 
 #include "core/log.h"
 #include "json/json.h"
@@ -25,6 +30,39 @@ constexpr const char* kReplay =
 constexpr const char* kMembers =
     "SELECT user_id::text FROM conversation_members WHERE conversation_id = $1::uuid";
 constexpr const char* kPublishEphemeral = "SELECT pg_notify('chatd_ephemeral', $1)";
+// WS_MAX_PER_USER across daemons (sql/0007).
+constexpr int kWsStaleSeconds = 90;
+constexpr auto kWsHeartbeatEvery = std::chrono::seconds(30);
+constexpr const char* kWsRegister =
+    "SELECT ws_register($1::uuid, $2::uuid, $3, $4::integer, $5::integer)";
+constexpr const char* kWsUnregister = "DELETE FROM ws_sessions WHERE id = $1::uuid";
+constexpr const char* kWsHeartbeat =
+    "UPDATE ws_sessions SET heartbeat_at = now() WHERE daemon = $1";
+constexpr const char* kWsForgetStale =
+    "DELETE FROM ws_sessions WHERE heartbeat_at < now() - make_interval(secs => $1::integer)";
+
+// "host:pid:random": unique per daemon run, so a restarted daemon never refreshes a dead one's
+// rows.
+std::string DaemonName() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  char suffix[17];
+  snprintf(suffix, sizeof suffix, "%08x%08x", rd(), rd());
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + suffix;
+}
+
+std::string NewSessionId() {
+  static std::mt19937_64 rng(std::random_device{}());
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
+  b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
+  char buf[37];
+  snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+           static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
+           static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
+  return buf;
+}
 
 }  // namespace
 
@@ -81,16 +119,32 @@ Hub::Hub(boost::asio::io_context& io, const Config& config)
             ++metrics_.listener_reconnects;
             CatchUp(INT64_MAX);
           },
-          [this] { FlushEvents(); }) {}
+          [this] { FlushEvents(); }),
+      heartbeat_timer_(io),
+      daemon_(DaemonName()) {}
 
 void Hub::Start() {
   if (auto rows = pg_.Query(kLatestEvent, {}); rows && !rows->empty() && (*rows)[0][0]) {
     last_event_id_ = std::stoll(*(*rows)[0][0]);
   }
   pg_.Start();
+  ScheduleHeartbeat();
+}
+
+void Hub::ScheduleHeartbeat() {
+  heartbeat_timer_.expires_after(kWsHeartbeatEvery);
+  heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    pg_.Query(kWsHeartbeat, {daemon_});
+    pg_.Query(kWsForgetStale, {std::to_string(kWsStaleSeconds)});
+    ScheduleHeartbeat();
+  });
 }
 
 void Hub::Stop() {
+  heartbeat_timer_.cancel();
+  for (const auto& [session, id] : ws_ids_) pg_.Query(kWsUnregister, {id});
+  ws_ids_.clear();
   pg_.Stop();
   for (auto& [user, sessions] : by_user_) {
     for (auto& weak : sessions) {
@@ -111,11 +165,27 @@ bool Hub::Register(const std::shared_ptr<WsSession>& session) {
       std::remove_if(sessions.begin(), sessions.end(), [](const auto& w) { return w.expired(); }),
       sessions.end());
   if (static_cast<int>(sessions.size()) >= config_.ws_max_per_user) return false;
+  // Across daemons: the user's live connections everywhere. Without the database (it is down)
+  // the local count above still bounds the user on this daemon: fail open rather than refuse
+  // every connection.
+  std::string id = NewSessionId();
+  auto rows = pg_.Query(kWsRegister,
+                        {id, session->user_id(), daemon_, std::to_string(config_.ws_max_per_user),
+                         std::to_string(kWsStaleSeconds)});
+  if (rows && !rows->empty() && (*rows)[0][0] && *(*rows)[0][0] == "f") {
+    if (sessions.empty()) by_user_.erase(session->user_id());
+    return false;
+  }
+  if (rows) ws_ids_[session.get()] = std::move(id);
   sessions.push_back(session);
   return true;
 }
 
 void Hub::Unregister(const WsSession* session) {
+  if (auto id = ws_ids_.find(session); id != ws_ids_.end()) {
+    pg_.Query(kWsUnregister, {id->second});
+    ws_ids_.erase(id);
+  }
   auto it = by_user_.find(session->user_id());
   if (it == by_user_.end()) return;
   auto& sessions = it->second;

@@ -1,13 +1,16 @@
 // The hub: who is connected, and which frames reach whom.
 //
-// Connections register under their user id once authenticated (at most WS_MAX_PER_USER per user
-// on this daemon). Stored events arrive as ids on NOTIFY chatd_events; the hub fetches every event
-// after the last one it delivered (so a burst, or a reconnect of the listener, never skips one),
-// renders each event's frame once, and queues it on the connections of the event's recipients
-// (the conversation's members when it happened). Ephemeral frames (typing, message.delta) arrive
-// whole on NOTIFY chatd_ephemeral with their recipients. A resuming client gets its missed
-// events from the events table first, then the live ones; both come from one ordered sequence of
-// ids, so nothing is lost or repeated across a reconnect.
+// Connections register under their user id once authenticated: at most WS_MAX_PER_USER per user
+// across every daemon of the deployment, counted in PostgreSQL (ws_sessions, sql/0007: a row per
+// connection, refreshed by a heartbeat every 30 s, stale after 90 s), and never more than that on
+// this daemon even while the database is unreachable. Stored events arrive as ids on NOTIFY
+// chatd_events; the hub fetches every event after the last one it delivered (so a burst, or a
+// reconnect of the listener, never skips one), renders each event's frame once, and queues it on
+// the connections of the event's recipients (the conversation's members when it happened).
+// Ephemeral frames (typing, message.delta) arrive whole on NOTIFY chatd_ephemeral with their
+// recipients. A resuming client gets its missed events from the events table first, then the live
+// ones; both come from one ordered sequence of ids, so nothing is lost or repeated across a
+// reconnect.
 //
 // Single-threaded: every method runs on the io_context's thread.
 
@@ -61,7 +64,7 @@ class Hub {
   const Config& config() const { return config_; }
   const auth::JwtCodec& jwt() const { return jwt_; }
 
-  // False when the user already has WS_MAX_PER_USER connections here.
+  // False when the user already has WS_MAX_PER_USER connections (on any daemon).
   bool Register(const std::shared_ptr<WsSession>& session);
   void Unregister(const WsSession* session);
 
@@ -80,7 +83,8 @@ class Hub {
  private:
   void OnNotify(const std::string& channel, const std::string& payload);
   void CatchUp(int64_t up_to);
-  void FlushEvents();  // CatchUp to the highest chatd_events id noted since the last flush
+  void FlushEvents();        // CatchUp to the highest chatd_events id noted since the last flush
+  void ScheduleHeartbeat();  // ws_sessions rows of this daemon kept live, stale ones forgotten
   void DeliverToUsers(const std::vector<std::string>& users,
                       const std::shared_ptr<const std::string>& frame,
                       const std::string& exclude_user);
@@ -92,6 +96,9 @@ class Hub {
   int64_t pending_event_id_ = 0;  // the highest notified event not yet caught up to
   PushMetrics metrics_;
   std::unordered_map<std::string, std::vector<std::weak_ptr<WsSession>>> by_user_;
+  boost::asio::steady_timer heartbeat_timer_;
+  const std::string daemon_;                                  // this run's name in ws_sessions
+  std::unordered_map<const WsSession*, std::string> ws_ids_;  // registered connection -> row id
 };
 
 // The frame of a stored event: {"type": kind, "cursor": "<id>", "conversation_id"?, ...payload}.
