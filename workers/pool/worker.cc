@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -183,6 +184,10 @@ void RunWorkerProcess(const Hooks& hooks, std::shared_ptr<const Config> config, 
     sigaddset(&async_signals, s);
   }
   sigprocmask(SIG_SETMASK, &async_signals, nullptr);  // synchronous ones (SIGSEGV, ...) unblocked
+  // The master's death (kill -9 included) is a SIGTERM to this worker at once: the same graceful
+  // stop as the pool's own. The getppid() check of the main loop stays as the fallback for a
+  // master that died before this call.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
 
   Scoreboard* sb = Scoreboard::Get();
   WorkerShared w;
