@@ -8,6 +8,7 @@ are still answered and writes stored (log lines are lost, nothing else), and log
 once there is space again.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -137,8 +138,13 @@ class DiskFullTest(unittest.TestCase):
         # Space again: logging resumes.
         os.unlink(filler)
         rid = stack.get(HEALTH).headers["x-request-id"]
-        # (Searched as text: the line cut by the full disk glues itself to the next one.)
         wait_until(lambda: rid in stack.worker_log(), what="the workers' log to resume")
+        # The line cut by the full disk does not spoil the next one: the request's line is whole
+        # JSON on a line of its own.
+        lines = [line for line in stack.worker_log().splitlines() if rid in line]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertEqual(json.loads(line).get("request_id"), rid, line[:200])
         # nginx skips its access log for the second after a write met a full disk: ask again until
         # a request's line is there.
         def in_access_log():

@@ -14,6 +14,9 @@
 namespace chatd {
 namespace {
 
+// Set when a line could be written only in part (LogLine's destructor).
+std::atomic<bool> g_line_cut{false};
+
 std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<bool> g_json{true};
 char g_program[32] = "chatd";
@@ -131,11 +134,18 @@ LogLine::LogLine(LogLevel level, std::string_view message) : enabled_(LogEnabled
 LogLine::~LogLine() {
   if (!enabled_) return;
   buf_ += g_json ? "}\n" : "\n";
+  // A line cut short by a failed write (a full disk) would run into the next one and spoil it as
+  // JSON: the next line that gets written starts on a line of its own.
+  const bool after_cut = g_line_cut.exchange(false, std::memory_order_relaxed);
+  if (after_cut) buf_.insert(0, 1, '\n');
   const char* p = buf_.data();
   size_t left = buf_.size();
   while (left > 0) {
     ssize_t n = ::write(2, p, left);
-    if (n <= 0) break;
+    if (n <= 0) {
+      if (after_cut || left < buf_.size()) g_line_cut.store(true, std::memory_order_relaxed);
+      break;
+    }
     p += n;
     left -= static_cast<size_t>(n);
   }
