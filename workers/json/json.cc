@@ -248,6 +248,32 @@ std::string ReplaceInvalidUtf8(std::string_view s) {
   return out;
 }
 
+// RapidJSON 1.1.0's SSE2 scan of a string (writer.h, ScanWriteUnescapedString) compares with 0x19
+// where it means 0x1F, so U+001A..U+001F inside a 16-byte run are copied raw: invalid JSON (found
+// by tests/fuzz). Such bytes never belong raw in JSON text, so what was written from `from` on is
+// fixed up after the fact. Only strings of 16 bytes or more reach the SIMD path.
+bool MayHoldRawControls(std::string_view s) {
+  if (s.size() < 16) return false;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x1A && static_cast<unsigned char>(c) <= 0x1F) return true;
+  }
+  return false;
+}
+
+void EscapeRawControls(rapidjson::StringBuffer& buffer, size_t from) {
+  const std::string tail(buffer.GetString() + from, buffer.GetSize() - from);
+  buffer.Pop(tail.size());
+  for (char c : tail) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x1A && u <= 0x1F) {
+      const char escaped[] = {'\\', 'u', '0', '0', '1', "ABCDEF"[u - 0x1A]};
+      std::memcpy(buffer.Push(sizeof escaped), escaped, sizeof escaped);
+    } else {
+      *buffer.Push(1) = c;
+    }
+  }
+}
+
 }  // namespace
 
 // ---- Value ----
@@ -626,6 +652,8 @@ std::string Value::Serialize() const {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   v->Accept(writer);
+  std::string_view out(buffer.GetString(), buffer.GetSize());
+  if (MayHoldRawControls(out)) EscapeRawControls(buffer, 0);
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
@@ -661,23 +689,27 @@ Writer& Writer::EndArray() {
 }
 
 Writer& Writer::Key(std::string_view key) {
+  const size_t before = impl_->buffer.GetSize();
   if (IsValidUtf8(key)) {
     impl_->writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()), true);
   } else {
     std::string fixed = ReplaceInvalidUtf8(key);
     impl_->writer.Key(fixed.data(), static_cast<rapidjson::SizeType>(fixed.size()), true);
   }
+  if (MayHoldRawControls(key)) EscapeRawControls(impl_->buffer, before);
   return *this;
 }
 
 Writer& Writer::String(std::string_view value) {
   // RapidJSON escapes quotes, backslashes and C0 controls; other bytes pass through as UTF-8.
+  const size_t before = impl_->buffer.GetSize();
   if (IsValidUtf8(value)) {
     impl_->writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()), true);
   } else {
     std::string fixed = ReplaceInvalidUtf8(value);
     impl_->writer.String(fixed.data(), static_cast<rapidjson::SizeType>(fixed.size()), true);
   }
+  if (MayHoldRawControls(value)) EscapeRawControls(impl_->buffer, before);
   return *this;
 }
 

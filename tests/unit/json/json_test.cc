@@ -627,6 +627,25 @@ TEST(JsonWriter, EscapesControlCharactersAndKeepsUtf8) {
   EXPECT_EQ(doc.root().ArrayAt(1).AsString(), std::string_view("nul\0end", 7));
 }
 
+// Found by tests/fuzz (json_parse): RapidJSON 1.1.0's SSE2 string scan (writer.h compares with
+// 0x19, not 0x1F) copied U+001A..U+001F raw when they sat in a 16-byte run of a string, which is
+// invalid JSON (an LLM reply with an ANSI escape, ESC = 0x1B, broke the client's JSON.parse).
+TEST(JsonWriter, ControlCharactersInLongStringsAreEscaped) {
+  for (char c = 0x01; c < 0x20; ++c) {
+    const std::string text = std::string(40, 'a') + c + std::string(40, 'b') + c;
+    Writer w;
+    w.StartObject().Field(text, text).EndObject();
+    const std::string json = w.Take();
+    for (char out : json) EXPECT_GE(static_cast<unsigned char>(out), 0x20) << int(c);
+    Document doc = MustParse(json);
+    EXPECT_EQ(doc.root().Keys().size(), 1u);
+    EXPECT_EQ(doc.root().Find(text)->AsString(), text) << int(c);
+    // Value::Serialize writes through RapidJSON's writer too.
+    const std::string again = doc.root().Serialize();
+    EXPECT_EQ(again, json) << int(c);
+  }
+}
+
 TEST(JsonWriter, InvalidUtf8IsReplaced) {
   Writer w;
   w.StartObject()
