@@ -8,6 +8,7 @@ and their final states, the event log, and PostgreSQL's sessions (none left idle
 transaction). Every wait is on an event (a pid gone, a row changed, a stream ended).
 """
 
+import json
 import os
 import signal
 import socket
@@ -85,6 +86,28 @@ class WorkerFaultTest(unittest.TestCase):
 
     def assertNothingIdleInTransaction(self, stack):
         wait_until(lambda: idle_in_transaction(stack) == 0, timeout=30, what="no session idle in transaction")
+
+    # -- a handler that crashes on every request ----------------------------------------------------
+
+    def test_a_crash_loop_makes_the_master_back_off_and_say_so(self):
+        stack = self.start_stack(EMERGENCY_RESTART_THRESHOLD=3, EMERGENCY_RESTART_INTERVAL=60)
+        self.wait_for_pool(stack, 2)
+        # Every request to this handler kills its worker (nginx answers 502 problem+json); keep
+        # sending until the master has braked.
+        def braked():
+            r = stack.get(f"{API}/_test/crash")
+            self.assertIn(r.status, (502, 503), r)
+            self.assertTrue(r.content_type.startswith("application/problem+json"), r)
+            return stack.status()["emergency_backoffs"] >= 1
+        wait_until(braked, timeout=60, interval=0.2, what="the emergency brake")
+        lines = [json.loads(l) for l in stack.worker_log().splitlines()
+                 if "emergency restart threshold reached" in l]
+        self.assertTrue(lines)
+        self.assertEqual(lines[0]["threshold"], 3)
+        self.assertGreaterEqual(stack.status()["abnormal_exits"], 3)
+        # Once the crashing requests stop, the pool comes back whole and serves.
+        self.wait_for_pool(stack, 2)
+        self.assertEqual(stack.get(HEALTH).status, 200)
 
     # -- kill -9 of a worker -----------------------------------------------------------------------
 

@@ -4,11 +4,13 @@
 //
 //   GET /api/v1/_test/sleep?ms=N[&db=1]   (db=1: one query before and one after the wait, with
 //                                          no session held during it)
-//   GET /api/v1/_test/retrieve?assistant_id=&q=&k=   store::RetrieveChunks as the LLM issue will
-//                                          call it: {"items": [{document_id, filename, chunk_index,
-//                                          rank, excerpt, content}]}
+//   GET /api/v1/_test/retrieve?assistant_id=&q=&k=   store::RetrieveChunks as a reply calls it:
+//                                          {"items": [{document_id, filename, chunk_index, rank,
+//                                          excerpt, content}]}
 //   GET /api/v1/_test/assistant-context?assistant_id=   store::LoadAssistantContext: {assistant_id,
 //                                          name, model, temperature, max_tokens, system_context}
+//   GET /api/v1/_test/crash                a handler that crashes its worker (abort()), for the
+//                                          fault tests of the pool's crash-loop brake
 
 #include <soci/soci.h>
 
@@ -83,6 +85,9 @@ void RegisterTestRoutes(http::Router& router, Services* services) {
         w.EndArray().EndObject();
         return http::Response::Json(200, w.Take());
       }));
+  router.Add("GET", "/api/v1/_test/crash", [](const http::Request&, http::ResponseWriter&) {
+    std::abort();
+  });
   router.Add("GET", "/api/v1/_test/assistant-context",
              JsonHandler([services](const http::Request& r) -> Result<http::Response> {
                std::string assistant_id = r.QueryParam("assistant_id").value_or("");
