@@ -48,6 +48,16 @@ class ChatctlTest(unittest.TestCase):
     def login(self, username, password):
         return self.stack.post("/api/v1/auth/login", {"username": username, "password": password})
 
+    def test_check_config_checks_the_connection_budget_of_n_vms(self):
+        ok = self.chatctl("check-config", "--vms", "2")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("connections: 2 VMs x", ok.stdout)
+        # The test cluster allows 300 connections: 100 VMs of 2 workers with 4 sessions do not fit.
+        over = self.chatctl("check-config", "--vms", "100")
+        self.assertEqual(over.returncode, 1, over.stdout)
+        self.assertIn("max_connections", over.stderr)
+        self.assertNotEqual(self.chatctl("check-config", "--vms", "0").returncode, 0)
+
     def test_user_create_list_set_role_delete(self):
         name, password = unique_name("Op"), "pw-" + uuid.uuid4().hex
         r = self.chatctl("user", "create", name, "--display-name", "Operator Made",

@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
 
   auto* check =
       app.add_subcommand("check-config", "Validate the configuration; exit non-zero on failure");
+  int check_vms = 0;
+  check->add_option("--vms", check_vms,
+                    "also check that this many VMs' connections fit PostgreSQL's max_connections")
+      ->check(CLI::Range(1, 10000));
 
   auto* user = app.add_subcommand("user", "Manage accounts");
   user->require_subcommand(1);
@@ -66,7 +70,7 @@ int main(int argc, char** argv) {
   }
   chatd::InitLogging("chatctl", chatd::LogFormat::kText, "warn");
   if (*migrate) return chatd::cli::Migrate(chatd::cli::DbSettingsFromEnv(env.value()), status_only);
-  if (*check) return chatd::cli::CheckConfig(env.value());
+  if (*check) return chatd::cli::CheckConfig(env.value(), check_vms);
   if (*user_create) return chatd::cli::UserCreate(env.value(), create_options);
   if (*user_list) return chatd::cli::UserList(env.value(), list_all);
   if (*user_set_role) return chatd::cli::UserSetRole(env.value(), role_username, role);

@@ -18,7 +18,9 @@ struct DbSettings {
 DbSettings DbSettingsFromEnv(const EnvLookup& env);
 
 int Migrate(const DbSettings& db, bool status_only);
-int CheckConfig(const EnvLookup& env);
+// With `vms` > 0 also checks the connection budget against the database's max_connections:
+// vms x (WORKERS x (DB_POOL_SIZE + 1) + 2) + 2 must fit.
+int CheckConfig(const EnvLookup& env, int vms = 0);
 
 // The configuration for commands that need more than the database (argon2 parameters, the
 // password deny list, GUEST_TTL): LoadConfig's checks, except that JWT_SECRET may be absent,

@@ -53,7 +53,7 @@ int Migrate(const DbSettings& db, bool status_only) {
   }
 }
 
-int CheckConfig(const EnvLookup& env) {
+int CheckConfig(const EnvLookup& env, int vms) {
   auto config = LoadConfig(env);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().detail().c_str());
@@ -66,6 +66,37 @@ int CheckConfig(const EnvLookup& env) {
   std::printf("  listen: %s\n", config->listen.c_str());
   std::printf("  llm: %s\n",
               config->llm_configured() ? config->llm_base_url.c_str() : "not configured");
+  if (vms <= 0) return 0;
+  // Each VM: every worker's pool plus its side connection (stop listener, heartbeats), and
+  // chatd-push's two (LISTEN, queries); chatctl and the gc timer take one each, briefly.
+  const int per_vm = config->workers * (config->db_pool_size + 1) + 2;
+  const int needed = vms * per_vm + 2;
+  int max_connections = 0, reserved = 0;
+  try {
+    soci::session s(soci::postgresql, config->database_url);
+    std::string text, reserved_text;
+    s << "SELECT current_setting('max_connections'), "
+         "current_setting('superuser_reserved_connections')",
+        soci::into(text), soci::into(reserved_text);
+    max_connections = std::stoi(text);
+    reserved = std::stoi(reserved_text);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "check-config: cannot read max_connections from the database: %s\n",
+                 e.what());
+    return 1;
+  }
+  const int usable = max_connections - reserved;
+  std::printf("  connections: %d VM%s x %d (WORKERS x (DB_POOL_SIZE + 1) + 2 for chatd-push) + 2 "
+              "= %d of PostgreSQL's %d usable (max_connections %d - %d reserved)\n",
+              vms, vms == 1 ? "" : "s", per_vm, needed, usable, max_connections, reserved);
+  if (needed > usable) {
+    std::fprintf(stderr,
+                 "check-config: %d VMs need %d connections but PostgreSQL allows %d: raise "
+                 "max_connections, lower WORKERS or DB_POOL_SIZE, or put PgBouncer (session "
+                 "mode for chatd-push) in front\n",
+                 vms, needed, usable);
+    return 1;
+  }
   return 0;
 }
 
