@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 
 from faults import API, HEALTH, pid_alive
-from harness import SCRIPTS, Postgres, Stack, WsClient, create_user, make_tempdir, wait_until
+from harness import SCRIPTS, FakeLlm, Postgres, Stack, WsClient, create_user, make_tempdir, wait_until
 
 # synchronous_standby_names is set once the replica streams (before that, every commit would wait
 # for a standby that does not exist yet).
@@ -54,9 +54,12 @@ class FailoverTest(unittest.TestCase):
         hosts = f"{socket_dir(self.primary.cluster)},{socket_dir(self.replica_dir)}"
         url = (f"postgresql:///{self.database}?host={hosts}&user=postgres"
                "&target_session_attrs=read-write&connect_timeout=2")
+        self.fake = FakeLlm()
+        self.addCleanup(self.fake.close)
         self.stack = Stack(pg=self.primary, database=self.database,
                            env={"DATABASE_URL": url, "WORKERS": "2", "THREADS_PER_WORKER": "8",
-                                "DB_ACQUIRE_TIMEOUT_MS": "2000"}).start()
+                                "DB_ACQUIRE_TIMEOUT_MS": "2000", "LLM_BASE_URL": self.fake.base_url,
+                                "LLM_MODEL": "demo"}).start()
         self.addCleanup(self.stack.close)
 
     def replica_sql(self, query):
@@ -96,6 +99,17 @@ class FailoverTest(unittest.TestCase):
                 if time.monotonic() - started > 15:
                     deadline_hits.append(f"slow answer {r.status}")
 
+        # A reply streaming across the failover (about 6 s of tokens).
+        chat = self.stack.post(f"{API}/conversations", {"kind": "assistant"}, token=alice.token).json()["id"]
+        reply = {}
+
+        def ask():
+            reply["r"] = self.stack.post(f"{API}/conversations/{chat}/messages",
+                                         {"content": "talk through it [[fake:tokens=300,interval_ms=20]]"},
+                                         token=alice.token, timeout=90)
+
+        asker = threading.Thread(target=ask)
+        asker.start()
         t = threading.Thread(target=writer)
         t.start()
         wait_until(lambda: len(acked) >= 20, what="writes before the failover")
@@ -103,11 +117,15 @@ class FailoverTest(unittest.TestCase):
         pg_cluster("kill", self.primary.cluster)
         before_promote = len(statuses)
         wait_until(lambda: len(statuses) > before_promote + 3, timeout=30, what="answers without a primary")
+        # The reply's stream ends while there is no primary: its final write has to wait for one.
+        wait_until(lambda: any(r["outcome"] != "in_progress" and "talk through it" in (r.get("last_user") or "")
+                               for r in self.fake.requests()), timeout=60, what="the reply to end upstream")
         pg_cluster("promote", self.replica_dir)
         promoted_at = len(acked)
         wait_until(lambda: len(acked) >= promoted_at + 20, timeout=60, what="writes on the new primary")
         stop.set()
         t.join(30)
+        asker.join(90)
 
         self.assertEqual(deadline_hits, [])
         self.assertTrue(set(statuses) <= {200, 201, 503}, sorted(set(statuses)))
@@ -120,6 +138,13 @@ class FailoverTest(unittest.TestCase):
         self.assertTrue(set(acked) <= set(stored_ids), set(acked) - set(stored_ids))
         seqs = self.replica_sql(f"SELECT seq FROM messages WHERE conversation_id = '{cid}' ORDER BY seq").split()
         self.assertEqual([int(s) for s in seqs], list(range(1, len(seqs) + 1)))
+        # The reply that ended while there was no primary was stored with its final status once
+        # there was one, not left `streaming` for gc.
+        self.assertEqual(reply["r"].status, 201, reply["r"])
+        final = reply["r"].json()["reply"]
+        self.assertEqual(final["status"], "complete")
+        self.assertEqual(self.replica_sql(f"SELECT status FROM messages WHERE id = '{final['id']}'"), "complete")
+        self.assertEqual(self.replica_sql("SELECT count(*) FROM generations"), "0")
         # Bob's socket saw every acknowledged message (the daemon reconnected and caught up).
         seen = set()
         while not set(acked) <= seen:

@@ -5,6 +5,7 @@
 #include <soci/soci.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -101,11 +102,18 @@ store::FinishedReply Outcome(const PreparedReply& p, const llm::ChatResult& resu
 
 // Step 3: one transaction. Retried a few times (the database may blip); a retry after a commit
 // whose answer was lost finds the reply no longer streaming and records nothing twice.
+constexpr auto kStoreOutcomeDeadline = std::chrono::seconds(30);
+
 std::optional<store::MessageRecord> StoreOutcome(Services& services, const PreparedReply& p,
                                                  const store::FinishedReply& f, bool* vanished) {
   std::optional<store::MessageRecord> stored;
   *vanished = false;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  // Retried for as long as a database failover takes (a replica promoted, sessions reconnecting:
+  // seconds), so that a reply that streamed through it is stored with its final status rather than
+  // left `streaming` for gc. The request thread is already long-running; the client waits for
+  // its `done` event meanwhile.
+  const auto deadline = std::chrono::steady_clock::now() + kStoreOutcomeDeadline;
+  for (int attempt = 0;; ++attempt) {
     Status st = services.db->Run([&](soci::session& s) -> Status {
       soci::transaction tx(s);
       // Recipients of message.updated are taken under the conversation's row lock.
@@ -127,11 +135,12 @@ std::optional<store::MessageRecord> StoreOutcome(Services& services, const Prepa
       return Status::Ok();
     });
     if (st.ok()) return stored;
+    if (std::chrono::steady_clock::now() >= deadline) break;
     LogWarn("storing a finished reply failed; retrying")
         .Str("message_id", f.message_id)
         .Int("attempt", attempt + 1)
         .Str("error", st.detail());
-    std::this_thread::sleep_for(std::chrono::milliseconds(250 * (attempt + 1)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(250 * (attempt + 1), 2000)));
   }
   LogError("could not store a finished reply; gc will finish it").Str("message_id", f.message_id);
   return std::nullopt;
