@@ -146,15 +146,17 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(self.replica_sql(f"SELECT status FROM messages WHERE id = '{final['id']}'"), "complete")
         self.assertEqual(self.replica_sql("SELECT count(*) FROM generations"), "0")
         # Bob's socket saw every acknowledged message (the daemon reconnected and caught up).
-        seen = set()
+        seen, duplicated = set(), 0
         while not set(acked) <= seen:
             frame = bob_ws.recv(timeout=30)
             if frame.get("type") == "message.created":
+                duplicated += frame["message"]["id"] in seen
                 seen.add(frame["message"]["id"])
             if frame.get("type") == "__close":  # the daemon dropped it: resume like a client
                 break
         if not set(acked) <= seen:
             self.fail(f"missed {len(set(acked) - seen)} messages")
+        self.assertEqual(duplicated, 0)
         bob_ws.close()
 
 
