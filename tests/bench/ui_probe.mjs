@@ -134,6 +134,8 @@ try {
     long_tasks: tasks.length,
     longest_task_ms: tasks.length ? Math.max(...tasks.map(([, d]) => d)) : 0,
     long_tasks_over_100ms: tasks.filter(([, d]) => d > 100).length,
+    // When the longest ones ran, in seconds after the send (the stream lasts `seconds`).
+    longest_tasks_at_s: [...tasks].sort((x, y) => y[1] - x[1]).slice(0, 5).map(([start, d]) => [Math.round((start - sentAt) / 100) / 10, Math.round(d)]),
   };
   log("stream", result.stream);
   await context.close();

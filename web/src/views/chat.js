@@ -281,10 +281,14 @@ export class ChatView {
       if (m.status === "streaming") {
         if (cpLength(m.content) > e.cp) this.setText(e, m.content);
       } else {
+        // A finished message arrives twice (the SSE "done" and /ws message.updated) and again
+        // on catch-ups: the same text is not rendered again (a long reply's full render is a
+        // long task, and the nodes stay as they are, selection included).
+        const unchanged = !wasStreaming && !e.md && e.text === m.content;
         e.text = m.content;
         e.cp = cpLength(m.content);
         if (e.md) e.md.finish(m.content);
-        else replaceChildren(e.body, renderMarkdown(m.content));
+        else if (!unchanged) replaceChildren(e.body, renderMarkdown(m.content));
         e.md = null;
         if (wasStreaming && m.role === "assistant") {
           announce(m.status === "complete" ? "Reply finished." : m.status === "interrupted" ? "Reply stopped." : "The reply failed.");
