@@ -1,0 +1,72 @@
+"""More than one machine (issue 13): commit -> WebSocket frame for a frame that crosses stacks
+against one that stays on its stack. Two complete stacks (each its own nginx, pool and chatd-push)
+on one PostgreSQL; one member's socket on stack A and one on stack B; BENCH_CLUSTER_MESSAGES (200)
+messages sent one after another through A's HTTP. For each, the time from the start of the send
+(its commit included: a frame can arrive before the HTTP answer is read) to the frame on each
+socket, stamped by a reader thread per socket; p50/p99 per socket. A frame to B's socket
+crosses machines the way it would across VMs: B's daemon learns of the event from PostgreSQL, as
+A's does, so the two should be alike; the difference is what crossing costs.
+
+Both sockets are read through the harness's ws-client tool (one process each), so the pipe between
+it and this script is part of both figures alike."""
+
+import os
+import threading
+import time
+
+from harness import Stack, WsClient, create_user
+
+PROGRAMS = ()
+TITLE = "Two stacks on one database: commit -> WebSocket frame on the same stack vs across stacks"
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))] if values else float("nan")
+
+
+def run(bench):
+    n = int(os.environ.get("BENCH_CLUSTER_MESSAGES", "200"))
+    a = bench.stack(LOG_LEVEL="warn")
+    b = Stack(pg=a.pg, database=a.database, env={k: a.env[k] for k in ("WORKERS", "THREADS_PER_WORKER",
+                                                                        "API_RATE_PER_SEC", "LOG_LEVEL")}).start()
+    try:
+        alice, bob = create_user(a), create_user(a)
+        cid = a.post("/api/v1/conversations", {"kind": "direct", "user_id": bob.id}, token=alice.token).json()["id"]
+        on_a, on_b = WsClient(a, token=bob.token).expect_open(), WsClient(b, token=bob.token).expect_open()
+        for s in (on_a, on_b):
+            s.recv_until(lambda f: f.get("type") == "ready")
+        # One reader thread per socket stamps each frame as it arrives.
+        arrived = {"a": {}, "b": {}}
+
+        def reader(sock, key):
+            while len(arrived[key]) < n:
+                try:
+                    f = sock.recv(timeout=30)
+                except (TimeoutError, EOFError):
+                    return
+                if f.get("type") == "message.created":
+                    arrived[key][f["message"]["id"]] = time.monotonic()
+
+        threads = [threading.Thread(target=reader, args=(on_a, "a")), threading.Thread(target=reader, args=(on_b, "b"))]
+        for t in threads:
+            t.start()
+        sent = {}
+        for i in range(n):
+            t0 = time.monotonic()
+            r = a.post(f"/api/v1/conversations/{cid}/messages", {"content": f"m{i}"}, token=alice.token)
+            sent[r.json()["message"]["id"]] = t0
+            while r.json()["message"]["id"] not in arrived["b"] or r.json()["message"]["id"] not in arrived["a"]:
+                time.sleep(0.001)  # one message in flight at a time
+        for t in threads:
+            t.join(30)
+        same = [(arrived["a"][m] - t0) * 1e6 for m, t0 in sent.items() if m in arrived["a"]]
+        cross = [(arrived["b"][m] - t0) * 1e6 for m, t0 in sent.items() if m in arrived["b"]]
+        on_a.close()
+        on_b.close()
+    finally:
+        b.close()
+    bench.row("send -> frame, same stack (socket on A, send through A): p50", rate=percentile(same, 50),
+              unit="µs", note=f"p99 {percentile(same, 99) / 1000:.2f} ms over {n} messages")
+    bench.row("send -> frame, across stacks (socket on B): p50", rate=percentile(cross, 50), unit="µs",
+              note=f"p99 {percentile(cross, 99) / 1000:.2f} ms; {n - len(cross)} missing")
