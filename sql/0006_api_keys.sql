@@ -51,7 +51,7 @@ CREATE TABLE api_key_usage_daily (
 ) WITH (fillfactor = 80);
 
 CREATE TABLE completions_inflight (
-    id            uuid        PRIMARY KEY,
+    id            uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id       uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     key_id        uuid        REFERENCES api_keys (id) ON DELETE SET NULL,
     worker        text        NOT NULL,

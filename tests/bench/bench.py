@@ -70,6 +70,14 @@ def cpu_seconds(pids):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def percentile(values, p):
+    """The p-th percentile of `values` (nearest rank); NaN for none."""
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+
+
 def median(results):
     """The run with the median rate among several of the same measurement (BENCH_ROUNDS): on a
     shared machine, one run can be unlucky; alternating cases round by round and keeping the

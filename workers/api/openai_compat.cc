@@ -33,11 +33,9 @@
 
 #include <soci/soci.h>
 
-#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <random>
 
 #include "api/common.h"
 #include "api/conversation_events.h"
@@ -487,43 +485,6 @@ class StopFilter {
 
 // ---- the completion ----------------------------------------------------------------------------
 
-std::string NewUuid() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  uint64_t a = rng(), b = rng();
-  a = (a & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 1
-  char buf[37];
-  snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-           static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
-           static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
-  return buf;
-}
-
-const std::string& WorkerName() {
-  static const std::string name = [] {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    return std::string(host) + ":" + std::to_string(getpid());
-  }();
-  return name;
-}
-
-std::string SourcesJson(const std::vector<store::RetrievedChunk>& chunks, size_t used) {
-  json::Writer w;
-  w.StartArray();
-  for (size_t i = 0; i < used && i < chunks.size(); ++i) {
-    const auto& c = chunks[i];
-    w.StartObject()
-        .Field("document_id", c.document_id)
-        .Field("filename", c.filename)
-        .Field("chunk_index", static_cast<int64_t>(c.chunk_index))
-        .Field("excerpt", std::string(PrefixChars(c.content, 200)))
-        .EndObject();
-  }
-  w.EndArray();
-  return w.Take();
-}
-
 struct Prepared {
   std::string id;  // completions_inflight row, and the completion's id
   std::string assistant_id;
@@ -598,11 +559,11 @@ Status Prepare(soci::session& s, Services& services, const Principal& me,
                   "You exceeded today's token quota. It resets at midnight UTC.")
         .WithRetryAfter(limits.quota.seconds_to_reset);
   }
-  out->id = NewUuid();
   out->assistant_id = model_id;
-  Status caps = store::StartCompletion(s, {out->id, me.user_id, me.api_key_id, WorkerName()},
-                                       {config.max_inflight_per_user, config.max_inflight_total});
-  if (!caps.ok()) return caps;
+  auto started = store::StartCompletion(s, {me.user_id, me.api_key_id, WorkerName()},
+                                        {config.max_inflight_per_user, config.max_inflight_total});
+  if (!started.ok()) return started.status();
+  out->id = std::move(started).value();
 
   out->request.model = context->model.value_or(config.llm_model);
   out->request.system = std::move(built.system);

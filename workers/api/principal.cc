@@ -52,18 +52,26 @@ Status Unauthenticated() {
   return Status(ErrorCode::kUnauthenticated, "Please sign in to continue.");
 }
 
-}  // namespace
-
-Result<Principal> VerifyBearer(const http::Request& request, const Services& services) {
+// The credential of `Authorization: Bearer <credential>` (the scheme in any case), or nullopt.
+std::optional<std::string_view> BearerCredential(const http::Request& request) {
   std::string_view header = request.authorization;
   constexpr std::string_view kScheme = "Bearer ";
   if (header.size() <= kScheme.size() ||
       !std::equal(kScheme.begin(), kScheme.end(), header.begin(),
                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return Unauthenticated();
+    return std::nullopt;
   }
-  std::string_view token = header.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  std::string_view credential = header.substr(kScheme.size());
+  while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
+  return credential;
+}
+
+}  // namespace
+
+Result<Principal> VerifyBearer(const http::Request& request, const Services& services) {
+  auto bearer = BearerCredential(request);
+  if (!bearer) return Unauthenticated();
+  std::string_view token = *bearer;
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
@@ -136,15 +144,9 @@ Result<Principal> AuthenticateWithPageVersion(const http::Request& request, Serv
 }
 
 Result<Principal> AuthenticateApiKey(const http::Request& request, Services& services) {
-  std::string_view header = request.authorization;
-  constexpr std::string_view kScheme = "Bearer ";
-  if (header.size() <= kScheme.size() ||
-      !std::equal(kScheme.begin(), kScheme.end(), header.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return Unauthenticated();
-  }
-  std::string_view key = header.substr(kScheme.size());
-  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  auto bearer = BearerCredential(request);
+  if (!bearer) return Unauthenticated();
+  std::string_view key = *bearer;
   auto lookup = auth::ParseApiKey(key);
   if (!lookup) return Unauthenticated();
   std::optional<store::ApiKeyPrincipal> found;

@@ -26,33 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// "host:pid" for generations.worker (operators and gc see who runs a reply).
-// Computed once per process (after the fork: the pid is the worker's).
-const std::string& WorkerName() {
-  static const std::string name = [] {
-    char host[256] = {0};
-    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    std::string n = std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
-    return n.substr(0, 200);
-  }();
-  return name;
-}
-
-std::string SourcesJson(const std::vector<store::RetrievedChunk>& chunks, size_t used) {
-  json::Writer w;
-  w.StartArray();
-  for (size_t i = 0; i < used && i < chunks.size(); ++i) {
-    w.StartObject()
-        .Field("document_id", chunks[i].document_id)
-        .Field("filename", chunks[i].filename)
-        .Field("chunk_index", chunks[i].chunk_index)
-        .Field("excerpt", store::Excerpt(chunks[i].content))
-        .EndObject();
-  }
-  w.EndArray();
-  return w.Take();
-}
-
 // One SSE event; `data` is compact JSON (no newline inside).
 bool WriteEvent(http::ResponseWriter& writer, std::string_view event, std::string_view data) {
   std::string frame;
@@ -147,6 +120,31 @@ std::optional<store::MessageRecord> StoreOutcome(Services& services, const Prepa
 }
 
 }  // namespace
+
+std::string SourcesJson(const std::vector<store::RetrievedChunk>& chunks, size_t used) {
+  json::Writer w;
+  w.StartArray();
+  for (size_t i = 0; i < used && i < chunks.size(); ++i) {
+    w.StartObject()
+        .Field("document_id", chunks[i].document_id)
+        .Field("filename", chunks[i].filename)
+        .Field("chunk_index", chunks[i].chunk_index)
+        .Field("excerpt", store::Excerpt(chunks[i].content))
+        .EndObject();
+  }
+  w.EndArray();
+  return w.Take();
+}
+
+const std::string& WorkerName() {
+  static const std::string name = [] {
+    char host[256] = {0};
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::string n = std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
+    return n.substr(0, 200);
+  }();
+  return name;
+}
 
 std::vector<http::Header> RateLimitHeaders(const store::RateWindow& rate) {
   return {{"RateLimit-Limit", std::to_string(rate.limit)},

@@ -48,6 +48,7 @@
 #include "http/http.h"
 #include "llm/provider.h"
 #include "store/conversations_repo.h"
+#include "store/documents_repo.h"
 #include "store/limits_repo.h"
 #include "store/messages_repo.h"
 
@@ -109,6 +110,14 @@ void RunReply(Services& services, PreparedReply prepared, const http::Request& r
 void AnswerStored(const http::Request& request, http::ResponseWriter& writer,
                   const store::MessageRecord& message,
                   const std::optional<store::MessageRecord>& reply, bool include_conversation_id);
+
+// "host:pid" of this worker process, for generations.worker and completions_inflight.worker
+// (operators and gc see who runs a reply); computed once per process, after the fork.
+const std::string& WorkerName();
+
+// A message's `sources`: the first `used` retrieved chunks as {document_id, filename, chunk_index,
+// excerpt} (a reply's, and a /v1 completion's `chatd.sources`).
+std::string SourcesJson(const std::vector<store::RetrievedChunk>& chunks, size_t used);
 
 // RateLimit-Limit / -Remaining / -Reset for `rate`.
 std::vector<http::Header> RateLimitHeaders(const store::RateWindow& rate);

@@ -38,8 +38,8 @@ constexpr const char* kInsert =
 constexpr const char* kDelete = "DELETE FROM generations WHERE message_id = CAST($1 AS uuid)";
 
 constexpr const char* kInsertCompletion =
-    "INSERT INTO completions_inflight (id, user_id, key_id, worker) "
-    "VALUES (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid), $4)";
+    "INSERT INTO completions_inflight (user_id, key_id, worker) "
+    "VALUES (CAST($1 AS uuid), CAST($2 AS uuid), $3) RETURNING id::text";
 constexpr const char* kDeleteCompletion =
     "DELETE FROM completions_inflight WHERE id = CAST($1 AS uuid)";
 constexpr const char* kDeleteStaleCompletions =
@@ -84,12 +84,14 @@ Status CheckCaps(soci::session& s, const std::string& user_id, const InflightCap
 
 }  // namespace
 
-Status StartCompletion(soci::session& s, const NewCompletion& c, const InflightCaps& caps) {
+Result<std::string> StartCompletion(soci::session& s, const NewCompletion& c,
+                                    const InflightCaps& caps) {
   Status st = CheckCaps(s, c.user_id, caps);
   if (!st.ok()) return st;
-  Query(s, kInsertCompletion,
-        Params().Text(c.id).Text(c.user_id).OptionalText(c.key_id).Text(c.worker));
-  return Status::Ok();
+  Rows rows =
+      Query(s, kInsertCompletion, Params().Text(c.user_id).OptionalText(c.key_id).Text(c.worker));
+  if (rows.empty()) return Status::Internal();
+  return rows.Text(0, 0);
 }
 
 void FinishCompletion(soci::session& s, const std::string& id) {

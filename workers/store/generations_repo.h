@@ -59,14 +59,15 @@ void FinishGeneration(soci::session& s, const std::string& message_id);
 // A /v1 completion in flight (sql/0006 completions_inflight): it stores no message, but counts
 // against the same caps as replies, under the same lock.
 struct NewCompletion {
-  std::string id;  // a fresh UUID
   std::string user_id;
   std::optional<std::string> key_id;  // the API key that asked
   std::string worker;
 };
-// Checks both caps and inserts the row (RATE_LIMITED with Retry-After at a cap). In a
-// transaction of its own: the lock it takes is held to commit.
-Status StartCompletion(soci::session& s, const NewCompletion& completion, const InflightCaps& caps);
+// Checks both caps and inserts the row (RATE_LIMITED with Retry-After at a cap); returns its id
+// (a fresh UUID, also the completion's). In a transaction of its own: the lock it takes is held
+// to commit.
+Result<std::string> StartCompletion(soci::session& s, const NewCompletion& completion,
+                                    const InflightCaps& caps);
 void FinishCompletion(soci::session& s, const std::string& id);
 // Keeps a long completion counted (rows with a stale heartbeat stop counting).
 void HeartbeatCompletion(soci::session& s, const std::string& id);

@@ -20,7 +20,7 @@ import subprocess
 import harness
 from harness import FakeLlm, make_tempdir, mint_token
 
-from bench import cpu_seconds
+from bench import cpu_seconds, percentile
 
 PROGRAMS = ("bench-stream-client", "fake-llm")
 TITLE = "OpenAI-compatible /v1 streamed completions vs streamed replies through /api/v1"
@@ -28,11 +28,6 @@ TITLE = "OpenAI-compatible /v1 streamed completions vs streamed replies through 
 DEFAULT_MODEL = "00000000-0000-0000-0000-000000000001"
 
 
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
 
 
 def run_client(port, requests_file, streams, rate, marker):

@@ -14,15 +14,13 @@ import os
 import threading
 import time
 
+from bench import percentile
 from harness import Stack, WsClient, create_user
 
 PROGRAMS = ()
 TITLE = "Two stacks on one database: commit -> WebSocket frame on the same stack vs across stacks"
 
 
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))] if values else float("nan")
 
 
 def run(bench):
