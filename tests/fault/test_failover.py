@@ -13,58 +13,27 @@ docs/operations.md for the Patroni recipe). Then:
   * chatd-push reconnects to the new primary and the connected member receives every acknowledged
     message (live or through its resume)."""
 
-import os
-import subprocess
 import threading
 import time
 import unittest
-import urllib.parse
 
 from faults import API, HEALTH, pid_alive
-from harness import SCRIPTS, FakeLlm, Postgres, Stack, WsClient, create_user, make_tempdir, wait_until
-
-# synchronous_standby_names is set once the replica streams (before that, every commit would wait
-# for a standby that does not exist yet).
-PG_OPTIONS = "-c fsync=off -c full_page_writes=off -c synchronous_commit=on -c wal_level=replica"
-
-
-def pg_cluster(*args):
-    return subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), *args], check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-def socket_dir(cluster):
-    url = pg_cluster("url", cluster)
-    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["host"][0]
-
+from harness import FakeLlm, ReplicatedPostgres, Stack, WsClient, create_user, wait_until
 
 class FailoverTest(unittest.TestCase):
     def setUp(self):
-        self.primary = Postgres(options=PG_OPTIONS)
-        self.database = self.primary.create_database()
-        self.replica_dir = os.path.join(make_tempdir("chatd-pg-replica-"), "pg")
-        pg_cluster("replica", self.replica_dir, self.primary.cluster)
-        pg_cluster("start", self.replica_dir, "-o", PG_OPTIONS)
-        self.addCleanup(lambda: subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "stop", self.replica_dir]))
-        # The replica streams synchronously before the test writes anything.
-        self.primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
-        self.primary.psql("SELECT pg_reload_conf()")
-        wait_until(lambda: self.primary.psql("SELECT sync_state FROM pg_stat_replication").strip() == "sync",
-                   what="the synchronous replica")
-        hosts = f"{socket_dir(self.primary.cluster)},{socket_dir(self.replica_dir)}"
-        url = (f"postgresql:///{self.database}?host={hosts}&user=postgres"
-               "&target_session_attrs=read-write&connect_timeout=2")
+        self.pg = ReplicatedPostgres()
+        self.addCleanup(self.pg.close)
         self.fake = FakeLlm()
         self.addCleanup(self.fake.close)
-        self.stack = Stack(pg=self.primary, database=self.database,
-                           env={"DATABASE_URL": url, "WORKERS": "2", "THREADS_PER_WORKER": "8",
+        self.stack = Stack(pg=self.pg.primary, database=self.pg.database,
+                           env={"DATABASE_URL": self.pg.url, "WORKERS": "2", "THREADS_PER_WORKER": "8",
                                 "DB_ACQUIRE_TIMEOUT_MS": "2000", "LLM_BASE_URL": self.fake.base_url,
                                 "LLM_MODEL": "demo"}).start()
         self.addCleanup(self.stack.close)
 
     def replica_sql(self, query):
-        return subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "psql", self.replica_dir, "-d", self.database,
-                               "-tA", "-c", query], check=True, capture_output=True, text=True).stdout.strip()
+        return self.pg.replica_sql(query)
 
     def test_primary_killed_under_load_loses_no_acknowledged_write(self):
         alice, bob = create_user(self.stack), create_user(self.stack)
@@ -114,13 +83,13 @@ class FailoverTest(unittest.TestCase):
         t.start()
         wait_until(lambda: len(acked) >= 20, what="writes before the failover")
         master = self.stack.master_pid()
-        pg_cluster("kill", self.primary.cluster)
+        self.pg.kill_primary()
         before_promote = len(statuses)
         wait_until(lambda: len(statuses) > before_promote + 3, timeout=30, what="answers without a primary")
         # The reply's stream ends while there is no primary: its final write has to wait for one.
         wait_until(lambda: any(r["outcome"] != "in_progress" and "talk through it" in (r.get("last_user") or "")
                                for r in self.fake.requests()), timeout=60, what="the reply to end upstream")
-        pg_cluster("promote", self.replica_dir)
+        self.pg.promote()
         promoted_at = len(acked)
         wait_until(lambda: len(acked) >= promoted_at + 20, timeout=60, what="writes on the new primary")
         stop.set()

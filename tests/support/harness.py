@@ -314,6 +314,53 @@ import hashlib as _hashlib
 import hmac as _hmac
 
 
+class ReplicatedPostgres:
+    """A primary (a Postgres with a migrated database) and a synchronous streaming replica of it
+    (scripts/pg-cluster replica), for failover tests and benchmarks. `url` names both hosts with
+    target_session_attrs=read-write, as an operator's DATABASE_URL does. kill_primary() is a crash
+    (-9), promote() what Patroni or an operator does next."""
+
+    # synchronous_standby_names is set once the replica streams (before that, every commit would
+    # wait for a standby that does not exist yet).
+    OPTIONS = "-c fsync=off -c full_page_writes=off -c synchronous_commit=on -c wal_level=replica"
+
+    def __init__(self):
+        self.primary = Postgres(options=self.OPTIONS)
+        self.database = self.primary.create_database()
+        self.replica = os.path.join(make_tempdir("chatd-pg-replica-"), "pg")
+        self._cluster("replica", self.replica, self.primary.cluster)
+        self._cluster("start", self.replica, "-o", self.OPTIONS)
+        _cleanups.append(self.close)
+        self.primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        self.primary.psql("SELECT pg_reload_conf()")
+        wait_until(lambda: self.primary.psql("SELECT sync_state FROM pg_stat_replication").strip() == "sync",
+                   what="the synchronous replica")
+        hosts = f"{self._socket_dir(self.primary.cluster)},{self._socket_dir(self.replica)}"
+        self.url = (f"postgresql:///{self.database}?host={hosts}&user=postgres"
+                    "&target_session_attrs=read-write&connect_timeout=2")
+
+    @staticmethod
+    def _cluster(*args):
+        return subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), *args], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def _socket_dir(self, cluster):
+        url = self._cluster("url", cluster)
+        return _urlparse.parse_qs(_urlparse.urlparse(url).query)["host"][0]
+
+    def kill_primary(self):
+        self._cluster("kill", self.primary.cluster)
+
+    def promote(self):
+        self._cluster("promote", self.replica)
+
+    def replica_sql(self, query):
+        return self._cluster("psql", self.replica, "-d", self.database, "-tA", "-c", query)
+
+    def close(self):
+        subprocess.run([os.path.join(SCRIPTS, "pg-cluster"), "stop", self.replica], capture_output=True)
+
+
 class Front:
     """A load balancer in front of several stacks, as a cloud one would be: an nginx on its own port
     that round-robins every request and every WebSocket across the stacks' nginx, with no session
