@@ -66,6 +66,17 @@ class TwoStacksTest(unittest.TestCase):
         dead = self.b.post(f"{API}/auth/refresh", {"refresh_token": rotated.json()["refresh_token"]})
         self.assertEqual(dead.status, 401, dead)
 
+    def test_login_throttling_counts_failures_on_both_stacks(self):
+        name = "u" + uuid.uuid4().hex[:10]
+        self.assertEqual(self.a.post(f"{API}/auth/signup", {"username": name, "password": PASSWORD}).status, 201)
+        for i in range(5):  # five failures, alternating stacks, lock the name everywhere
+            s = self.a if i % 2 == 0 else self.b
+            r = s.post(f"{API}/auth/login", {"username": name, "password": "wrong-" + PASSWORD})
+            self.assertEqual(r.status, 401, r)
+        for s in (self.a, self.b):
+            r = s.post(f"{API}/auth/login", {"username": name, "password": PASSWORD})
+            self.assertEqual((r.status, r.json()["code"]), (429, "RATE_LIMITED"))
+
     def test_a_message_through_one_stack_reaches_sockets_on_both_and_pages_stay_fresh(self):
         alice, bob = create_user(self.a), create_user(self.a)
         conv = self.front.post(f"{API}/conversations", {"kind": "direct", "user_id": bob.id}, token=alice.token).json()
