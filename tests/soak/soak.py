@@ -68,6 +68,7 @@ class Client(threading.Thread):
         assert r.status == 201, r
         self.auth = r.json()
         self.token = self.auth["access_token"]
+        self.refreshed_at = time.time()
         self.user_id = self.auth["user"]["id"]
         self.assistant_chat = self.call("POST", "/api/v1/conversations", {"kind": "assistant"}, ok=(201,))["id"]
         self.direct = None
@@ -83,7 +84,14 @@ class Client(threading.Thread):
             return None
         return r.json() if r.body and r.status != 204 else {}
 
+    def refresh_if_old(self):
+        # Access tokens live ACCESS_TOKEN_TTL (900 s): refresh a while before, as the web UI does,
+        # so a socket is not opened with a token about to expire.
+        if time.time() - getattr(self, "refreshed_at", 0) > 600:
+            self.refresh()
+
     def refresh(self):
+        self.refreshed_at = time.time()
         r = self.stack.post("/api/v1/auth/refresh", {"refresh_token": self.auth["refresh_token"]})
         if r.status == 200:
             self.auth = r.json()
@@ -125,7 +133,7 @@ class Client(threading.Thread):
         self.call("POST", f"/api/v1/conversations/{self.assistant_chat}/messages",
                   {"content": "tell me something [[fake:tokens=20,interval_ms=5]]"})
 
-    def reply_sse(self, stop=False):
+    def reply_sse(self, stop=False, again=True):
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=60)
         try:
@@ -135,6 +143,10 @@ class Client(threading.Thread):
                          headers={"Content-Type": "application/json", "Accept": "text/event-stream",
                                   "Authorization": "Bearer " + self.token})
             r = conn.getresponse()
+            if r.status == 401 and again:  # the access token expired: refresh, as a client does
+                r.read()
+                self.refresh()
+                return self.reply_sse(stop, again=False)
             if r.status != 200:
                 self.errors.add(f"sse -> {r.status}", r.read()[:200])
                 return
@@ -152,6 +164,8 @@ class Client(threading.Thread):
             conn.close()
 
     def websocket(self):
+        if self.rng.random() < 0.5:
+            self.refresh_if_old()
         ws = WsClient(self.stack, token=self.token)
         try:
             ws.expect_open()

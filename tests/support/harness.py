@@ -555,6 +555,9 @@ class WsClient:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.kill()
+        self.proc.stdout.close()  # a long-running client (the soak) would run out of fds
+        if self.kill in _cleanups:
+            _cleanups.remove(self.kill)
 
 
 # -- The fake LLM upstream -------------------------------------------------------------------------
