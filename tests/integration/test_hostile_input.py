@@ -55,6 +55,7 @@ PATH_ROUTES = [
     ("POST", "/api/v1/conversations/{id}/messages/{mid}/regenerate", None),
     ("POST", "/api/v1/conversations/{id}/stop", None),
     ("DELETE", "/api/v1/keys/{id}", None),
+    ("GET", "/api/v1/conversations/{id}/export", None),
 ]
 
 

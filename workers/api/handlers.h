@@ -18,6 +18,7 @@ void RegisterMessageRoutes(http::Router& router, Services* services);       // m
 void RegisterChatRoutes(http::Router& router, Services* services);          // chat.cc
 void RegisterUsageRoutes(http::Router& router, Services* services);         // usage.cc
 void RegisterAdminRoutes(http::Router& router, Services* services);         // admin.cc
+void RegisterExportRoutes(http::Router& router, Services* services);        // export.cc
 void RegisterKeyRoutes(http::Router& router, Services* services);           // keys.cc
 void RegisterOpenAiRoutes(http::Router& router, Services* services);        // openai_compat.cc
 void RegisterTestRoutes(http::Router& router, Services* services);          // testing.cc

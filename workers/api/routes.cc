@@ -18,6 +18,7 @@ http::Router BuildRouter(Services* services) {
   RegisterChatRoutes(router, services);
   RegisterUsageRoutes(router, services);
   RegisterAdminRoutes(router, services);
+  RegisterExportRoutes(router, services);
   RegisterKeyRoutes(router, services);
   RegisterOpenAiRoutes(router, services);
   RegisterTestRoutes(router, services);
