@@ -52,6 +52,15 @@ export class Api {
   get(path, opts) {
     return this.request("GET", path, opts);
   }
+
+  // A file the API answers as an attachment (an export): {blob, filename}.
+  async download(path) {
+    const res = await this.#fetch("GET", path, { accept: "*/*" });
+    if (!res.ok) throw await toError(res);
+    const disposition = res.headers.get("Content-Disposition") || "";
+    const m = /filename="([^"]+)"/.exec(disposition);
+    return { blob: await res.blob(), filename: m ? m[1] : "chatd-export" };
+  }
   post(path, body = {}, opts = {}) {
     return this.request("POST", path, { ...opts, body });
   }

@@ -1,5 +1,6 @@
 // The actions on one conversation (the "⋯" menu of the chat header and of sidebar rows): rename,
-// members, archive / unarchive, delete (owner) or leave (anyone else). Each one calls the API;
+// members, export (Markdown or JSON, downloaded as a file), archive / unarchive, delete (owner)
+// or leave (anyone else). Each one calls the API;
 // the views change when the answer (or its live event) arrives.
 import { el, icon, replaceChildren } from "../dom.js";
 import { friendlyMessage } from "../errors.js";
@@ -43,6 +44,8 @@ export function conversationMenu(ctx, getConv, { compact = false } = {}) {
     replaceChildren(menu, 
       c.kind !== "direct" ? item("Rename…", () => renameConversation(ctx, c)) : null,
       c.kind !== "assistant" ? item("Members…", () => membersDialog(ctx, c.id)) : null,
+      item("Export as Markdown", () => exportConversation(ctx, c, "markdown")),
+      item("Export as JSON", () => exportConversation(ctx, c, "json")),
       item(c.archived ? "Unarchive" : "Archive", () => setArchived(ctx, c, !c.archived)),
       owner && c.kind !== "direct" ? item("Delete…", () => deleteConversation(ctx, c), "danger") : item("Leave…", () => deleteConversation(ctx, c), "danger"),
     );
@@ -109,6 +112,22 @@ async function deleteConversation(ctx, c) {
   try {
     await ctx.api.del(`/conversations/${encodeURIComponent(c.id)}`);
     ctx.conversationGone(c.id, null);
+  } catch (err) {
+    toast(friendlyMessage(err), { error: true });
+  }
+}
+
+// Downloads the conversation's export (GET …/export) through a temporary object URL: the request
+// needs the Authorization header, which a plain link could not send.
+async function exportConversation(ctx, c, format) {
+  try {
+    const { blob, filename } = await ctx.api.download(`/conversations/${encodeURIComponent(c.id)}/export?format=${format}`);
+    const url = URL.createObjectURL(blob);
+    const a = el("a", { href: url, download: filename, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
   } catch (err) {
     toast(friendlyMessage(err), { error: true });
   }
