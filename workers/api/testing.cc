@@ -85,9 +85,8 @@ void RegisterTestRoutes(http::Router& router, Services* services) {
         w.EndArray().EndObject();
         return http::Response::Json(200, w.Take());
       }));
-  router.Add("GET", "/api/v1/_test/crash", [](const http::Request&, http::ResponseWriter&) {
-    std::abort();
-  });
+  router.Add("GET", "/api/v1/_test/crash",
+             [](const http::Request&, http::ResponseWriter&) { std::abort(); });
   router.Add("GET", "/api/v1/_test/assistant-context",
              JsonHandler([services](const http::Request& r) -> Result<http::Response> {
                std::string assistant_id = r.QueryParam("assistant_id").value_or("");

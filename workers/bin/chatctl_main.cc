@@ -20,8 +20,9 @@ int main(int argc, char** argv) {
   auto* check =
       app.add_subcommand("check-config", "Validate the configuration; exit non-zero on failure");
   int check_vms = 0;
-  check->add_option("--vms", check_vms,
-                    "also check that this many VMs' connections fit PostgreSQL's max_connections")
+  check
+      ->add_option("--vms", check_vms,
+                   "also check that this many VMs' connections fit PostgreSQL's max_connections")
       ->check(CLI::Range(1, 10000));
 
   auto* user = app.add_subcommand("user", "Manage accounts");

@@ -86,9 +86,10 @@ int CheckConfig(const EnvLookup& env, int vms) {
     return 1;
   }
   const int usable = max_connections - reserved;
-  std::printf("  connections: %d VM%s x %d (WORKERS x (DB_POOL_SIZE + 1) + 2 for chatd-push) + 2 "
-              "= %d of PostgreSQL's %d usable (max_connections %d - %d reserved)\n",
-              vms, vms == 1 ? "" : "s", per_vm, needed, usable, max_connections, reserved);
+  std::printf(
+      "  connections: %d VM%s x %d (WORKERS x (DB_POOL_SIZE + 1) + 2 for chatd-push) + 2 "
+      "= %d of PostgreSQL's %d usable (max_connections %d - %d reserved)\n",
+      vms, vms == 1 ? "" : "s", per_vm, needed, usable, max_connections, reserved);
   if (needed > usable) {
     std::fprintf(stderr,
                  "check-config: %d VMs need %d connections but PostgreSQL allows %d: raise "

@@ -29,7 +29,7 @@ struct Request {
   std::string accept;
   std::string authorization;
   std::string store_exchange;  // X-Chatd-Store (the /v1 surface's opt-in to store an exchange)
-  std::string request_id;  // nginx's $request_id
+  std::string request_id;      // nginx's $request_id
   std::string remote_addr;
   std::string body;
   bool body_too_large = false;  // the body exceeded the adapter's cap and was not read

@@ -50,7 +50,7 @@ static_assert(kDefaultAssistantId == CHATD_DEFAULT_ASSISTANT);
 #define CHATD_CONVERSATION_TAIL                                                     \
   ") p LEFT JOIN messages lm ON lm.conversation_id = p.id AND lm.seq = p.last_seq " \
   "LEFT JOIN users lu ON lu.id = lm.sender_id "                                     \
-  "LEFT JOIN assistants pa ON pa.id = COALESCE(p.assistant_id, CASE WHEN p.kind = "  \
+  "LEFT JOIN assistants pa ON pa.id = COALESCE(p.assistant_id, CASE WHEN p.kind = " \
   "'assistant' THEN CAST('" CHATD_DEFAULT_ASSISTANT "' AS uuid) END) "
 constexpr int kConversationColumnCount = 12;
 // The inner bound of the list's keys statement: the largest page (api/render.h) plus one.
