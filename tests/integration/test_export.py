@@ -62,6 +62,36 @@ class ExportTest(unittest.TestCase):
         self.assertIn("Hi **Bob**", text)
         self.assertRegex(r.headers["content-disposition"], r'filename="chatd-conversation-with-alice\.md"')
 
+    def test_account_export_holds_everything_of_the_user_and_nothing_else(self):
+        u, other = create_user(self.stack, display_name="Grace"), create_user(self.stack)
+        a = self.stack.post(f"{API}/assistants", {"name": "Mine", "system_prompt": "Be kind."}, token=u.token).json()
+        self.stack.post(f"{API}/assistants/{a['id']}/prompts", {"title": "t", "content": "Short answers."}, token=u.token)
+        doc = "# Notes\n\nline one\n"
+        self.stack.post(f"{API}/assistants/{a['id']}/documents", {"filename": "n.md", "content": doc}, token=u.token)
+        self.stack.post(f"{API}/assistants", {"name": "Theirs"}, token=other.token)
+        cid = self.stack.post(f"{API}/conversations", {"kind": "direct", "user_id": other.id}, token=u.token).json()["id"]
+        self.stack.post(f"{API}/conversations/{cid}/messages", {"content": "hello"}, token=other.token)
+        secret_cid = self.stack.post(f"{API}/conversations", {"kind": "assistant"}, token=other.token).json()["id"]
+        key = self.stack.post(f"{API}/keys", {"name": "laptop"}, token=u.token).json()
+        r = self.stack.get(f"{API}/export", token=u.token)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers["cache-control"], "no-store")
+        self.assertIn(f'filename="chatd-account-{u.username}.json"', r.headers["content-disposition"])
+        body = r.json()
+        self.assertEqual((body["schema"], body["version"]), ("chatd.account", 1))
+        self.assertEqual((body["user"]["id"], body["user"]["display_name"]), (u.id, "Grace"))
+        self.assertEqual([x["assistant"]["name"] for x in body["assistants"]], ["Mine"])
+        self.assertEqual([p["content"] for p in body["assistants"][0]["prompts"]], ["Short answers."])
+        self.assertEqual([(d["filename"], d["content"], d["bytes"]) for d in body["assistants"][0]["documents"]],
+                         [("n.md", doc, len(doc.encode()))])
+        convs = {c["conversation"]["id"]: c for c in body["conversations"]}
+        self.assertIn(cid, convs)
+        self.assertNotIn(secret_cid, convs)
+        self.assertEqual([m["content"] for m in convs[cid]["messages"]], ["hello"])
+        self.assertEqual([k["id"] for k in body["api_keys"]], [key["id"]])
+        self.assertNotIn(key["key"], r.body.decode())
+        self.assertNotIn("password_hash", r.body.decode())
+
     def test_only_members_export_and_bad_formats_are_refused(self):
         alice, bob, eve = create_user(self.stack), create_user(self.stack), create_user(self.stack)
         cid = self.stack.post(f"{API}/conversations", {"kind": "direct", "user_id": bob.id},

@@ -1,5 +1,5 @@
 // GET /conversations/{id}/export?format=json|markdown: a conversation taken out, to keep, to move
-// or to show someone.
+// or to show someone; GET /export: the caller's whole data as one archive (below).
 //
 //   * json (the default): {"schema": "chatd.conversation", "version": 1, "exported_at",
 //     "conversation": Conversation, "messages": [Message, ...]} — complete: every message in seq
@@ -26,7 +26,11 @@
 #include "api/render.h"
 #include "core/text.h"
 #include "json/json.h"
+#include "store/api_keys_repo.h"
+#include "store/assistants_repo.h"
 #include "store/conversations_repo.h"
+#include "store/documents_repo.h"
+#include "store/limits_repo.h"
 #include "store/messages_repo.h"
 
 namespace chatd::api {
@@ -108,6 +112,32 @@ std::string Markdown(const store::ConversationRecord& c,
   return out;
 }
 
+constexpr const char* kReadOnlySnapshot =
+    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+// The conversation as `user_id` sees it and all its messages in seq order; NOT_FOUND for a
+// non-member. `budget` counts down the messages still allowed in this export (PAYLOAD_TOO_LARGE
+// past it).
+Status LoadConversation(soci::session& s, const std::string& id, const std::string& user_id,
+                        std::optional<store::ConversationRecord>* conversation,
+                        std::vector<store::MessageRecord>* messages, size_t* budget) {
+  *conversation = store::FindConversation(s, id, user_id);
+  if (!*conversation) return Status::NotFound("This conversation does not exist.");
+  int64_t after = 0;
+  for (;;) {
+    auto page = store::ListMessages(s, id, user_id, store::PageDirection::kAfter, after, kPage);
+    if (!page.ok()) return page.status();
+    if (page->items.size() > *budget) {
+      return Status(ErrorCode::kPayloadTooLarge, "There is too much to export in one file.");
+    }
+    *budget -= page->items.size();
+    for (auto& m : page->items) messages->push_back(std::move(m));
+    if (!page->more || messages->empty()) break;
+    after = messages->back().seq;
+  }
+  return Status::Ok();
+}
+
 Result<http::Response> Export(Services& services, const http::Request& r) {
   auto me = Authenticate(r, services);
   if (!me.ok()) return me.status();
@@ -176,9 +206,128 @@ Result<http::Response> Export(Services& services, const http::Request& r) {
   return response;
 }
 
+// GET /export: everything the caller has, as one JSON archive (the data export privacy law
+// expects): {"schema": "chatd.account", "version": 1, "exported_at", "user": User, "assistants":
+// [{"assistant", "prompts", "documents": [Document + {"content"}]}], "conversations":
+// [{"conversation", "messages"}], "usage": [UsageDay], "api_keys": [ApiKey without secret]}.
+// One REPEATABLE READ snapshot; at most kMaxExportMessages messages in all (413 past it).
+Result<http::Response> ExportAccount(Services& services, const http::Request& r) {
+  store::UserRecord user;
+  auto me = Authenticate(r, services, &user);
+  if (!me.ok()) return me.status();
+  json::Writer w;
+  Status st = services.db->Run(
+      [&](soci::session& s) -> Status {
+        w.Take();
+        soci::transaction tx(s);
+        s << kReadOnlySnapshot;
+        w.StartObject()
+            .Field("schema", "chatd.account")
+            .Field("version", 1)
+            .Field("exported_at", NowRfc3339());
+        w.Key("user").StartObject();
+        w.Field("id", user.id)
+            .Field("username", user.username)
+            .Field("display_name", user.display_name)
+            .Field("email", user.email)
+            .Field("is_guest", user.is_guest)
+            .Field("role", user.role)
+            .Field("created_at", user.created_at)
+            .EndObject();
+
+        const store::AssistantViewer viewer{me->user_id, false};
+        w.Key("assistants").StartArray();
+        std::string cursor;
+        for (;;) {
+          auto page = store::ListAssistants(s, viewer, 100, cursor);
+          if (!page.ok()) return page.status();
+          for (const auto& a : page->items) {
+            if (!a.owner_id) continue;  // the built-in default is not the user's
+            w.StartObject().Key("assistant");
+            WriteAssistant(w, a);
+            w.Key("prompts").StartArray();
+            std::string prompt_cursor;
+            for (;;) {
+              auto prompts = store::ListPrompts(s, a.id, viewer, 100, prompt_cursor);
+              if (!prompts.ok()) return prompts.status();
+              for (const auto& p : prompts->items) WritePrompt(w, p);
+              if (!prompts->next_cursor) break;
+              prompt_cursor = *prompts->next_cursor;
+            }
+            w.EndArray().Key("documents").StartArray();
+            for (const auto& [info, content] : store::ListDocumentsWithContent(s, a.id)) {
+              json::Writer d;
+              WriteDocument(d, info);
+              std::string one = d.Take();
+              one.pop_back();  // reopen the object to add its content
+              json::Writer c;
+              c.StartObject().Field("content", content).EndObject();
+              std::string tail = c.Take();
+              w.Raw(one + "," + tail.substr(1));
+            }
+            w.EndArray().EndObject();
+          }
+          if (!page->next_cursor) break;
+          cursor = *page->next_cursor;
+        }
+        w.EndArray();
+
+        w.Key("conversations").StartArray();
+        size_t budget = kMaxExportMessages;
+        for (const auto& id : store::MemberConversationIds(s, me->user_id)) {
+          std::optional<store::ConversationRecord> conversation;
+          std::vector<store::MessageRecord> messages;
+          Status loaded = LoadConversation(s, id, me->user_id, &conversation, &messages, &budget);
+          if (loaded.code() == ErrorCode::kNotFound) continue;
+          if (!loaded.ok()) return loaded;
+          w.StartObject().Key("conversation");
+          WriteConversation(w, *conversation);
+          w.Key("messages").StartArray();
+          for (const auto& m : messages) WriteMessage(w, m);
+          w.EndArray().EndObject();
+        }
+        w.EndArray();
+
+        w.Key("usage").StartArray();
+        for (const auto& d : store::ListUsage(s, me->user_id, 3650)) {
+          w.StartObject()
+              .Field("date", d.date)
+              .Field("requests", d.requests)
+              .Field("prompt_tokens", d.prompt_tokens)
+              .Field("completion_tokens", d.completion_tokens)
+              .EndObject();
+        }
+        w.EndArray();
+        w.Key("api_keys").StartArray();
+        for (const auto& k : store::ListApiKeys(s, me->user_id)) {
+          w.StartObject()
+              .Field("id", k.id)
+              .Field("name", k.name)
+              .Field("prefix", "chatd_" + k.lookup)
+              .Field("created_at", k.created_at)
+              .Field("expires_at", k.expires_at)
+              .Field("last_used_at", k.last_used_at)
+              .EndObject();
+        }
+        w.EndArray().EndObject();
+        tx.commit();
+        return Status::Ok();
+      },
+      /*idempotent=*/true);
+  if (!st.ok()) return st;
+  http::Response response = http::Response::Json(200, w.Take());
+  response.headers.emplace_back(
+      "Content-Disposition", "attachment; filename=\"chatd-account-" + user.username + ".json\"");
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
 }  // namespace
 
 void RegisterExportRoutes(http::Router& router, Services* services) {
+  router.Add("GET", "/api/v1/export", JsonHandler([services](const http::Request& r) {
+               return ExportAccount(*services, r);
+             }));
   router.Add("GET", "/api/v1/conversations/{id}/export",
              JsonHandler([services](const http::Request& r) { return Export(*services, r); }));
 }

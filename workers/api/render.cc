@@ -144,4 +144,45 @@ Result<int> LimitQueryParam(const http::Request& request) {
   return static_cast<int>(limit->value_or(kDefaultListLimit));
 }
 
+void WriteAssistant(json::Writer& w, const store::Assistant& a) {
+  w.StartObject()
+      .Field("id", a.id)
+      .Field("name", a.name)
+      .Field("description", a.description)
+      .Field("model", a.model);
+  w.Key("temperature");
+  a.temperature ? w.Double(*a.temperature) : w.Null();
+  w.Key("max_tokens");
+  a.max_tokens ? w.Int(*a.max_tokens) : w.Null();
+  w.Field("system_prompt", a.system_prompt)
+      .Field("owner_id", a.owner_id)
+      .Field("created_at", a.created_at)
+      .Field("updated_at", a.updated_at)
+      .EndObject();
+}
+
+void WritePrompt(json::Writer& w, const store::Prompt& p) {
+  w.StartObject()
+      .Field("id", p.id)
+      .Field("assistant_id", p.assistant_id)
+      .Field("title", p.title)
+      .Field("content", p.content)
+      .Field("position", p.position)
+      .Field("enabled", p.enabled)
+      .Field("created_at", p.created_at)
+      .Field("updated_at", p.updated_at)
+      .EndObject();
+}
+
+void WriteDocument(json::Writer& w, const store::DocumentInfo& d) {
+  w.StartObject()
+      .Field("id", d.id)
+      .Field("filename", d.filename)
+      .Field("content_type", d.content_type)
+      .Field("bytes", d.bytes)
+      .Field("chunks", d.chunks)
+      .Field("created_at", d.created_at)
+      .EndObject();
+}
+
 }  // namespace chatd::api

@@ -18,7 +18,9 @@
 
 #include "http/http.h"
 #include "json/json.h"
+#include "store/assistants_repo.h"
 #include "store/conversations_repo.h"
+#include "store/documents_repo.h"
 #include "store/messages_repo.h"
 #include "store/users_repo.h"
 
@@ -34,6 +36,13 @@ void WriteMessage(json::Writer& w, const store::MessageRecord& message);
 // {id, kind, title, assistant_id, assistant: {id, name}|null, owner_id, members: [PublicUser +
 //  {role}], archived, created_at, updated_at, last_message: Message|null}
 void WriteConversation(json::Writer& w, const store::ConversationRecord& conversation);
+
+// Assistant: {id, name, description, model, temperature, max_tokens, system_prompt, owner_id,
+//  created_at, updated_at}; Prompt: {id, assistant_id, title, content, position, enabled,
+//  created_at, updated_at}; Document: {id, filename, content_type, bytes, chunks, created_at}.
+void WriteAssistant(json::Writer& w, const store::Assistant& assistant);
+void WritePrompt(json::Writer& w, const store::Prompt& prompt);
+void WriteDocument(json::Writer& w, const store::DocumentInfo& document);
 
 // Whole bodies.
 std::string MessageJson(const store::MessageRecord& message);

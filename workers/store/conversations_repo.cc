@@ -530,4 +530,18 @@ void EmitEventsToMembers(soci::session& s, const std::string& conversation_id,
   Query(s, kEmitEventsToMembers, Params().Text(conversation_id).Text(kind_s).Text(array));
 }
 
+namespace {
+constexpr const char* kMemberConversationIds =
+    "SELECT conversation_id::text FROM conversation_members WHERE user_id = CAST($1 AS uuid) "
+    "ORDER BY joined_at, conversation_id";
+}  // namespace
+
+std::vector<std::string> MemberConversationIds(soci::session& s, const std::string& user_id) {
+  Rows rows = Query(s, kMemberConversationIds, Params().Text(user_id));
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Text(i, 0));
+  return ids;
+}
+
 }  // namespace chatd::store

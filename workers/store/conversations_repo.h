@@ -135,6 +135,10 @@ std::optional<ConversationRecord> FindConversation(soci::session& s,
 std::optional<ConversationRecord> LoadConversationSnapshot(soci::session& s,
                                                            const std::string& conversation_id);
 
+// The ids of every conversation `user_id` is a member of (archived ones included), without
+// locking anything (the account export reads them in its snapshot).
+std::vector<std::string> MemberConversationIds(soci::session& s, const std::string& user_id);
+
 // ---- Locking and membership ---------------------------------------------------------------------
 
 struct LockedConversation {

@@ -26,6 +26,11 @@ constexpr const char* kListDocuments =
     "AND (created_at, id) > (TIMESTAMPTZ 'epoch' + CAST(:after_us AS bigint) * "
     "INTERVAL '1 microsecond', CAST(:after_id AS uuid)) ORDER BY created_at, id LIMIT :lim";
 
+constexpr const char* kListDocumentsWithContent =
+    "SELECT " DOCUMENT_COLUMNS
+    ", content FROM documents WHERE assistant_id = CAST(:aid AS uuid) "
+    "ORDER BY created_at, id";
+
 constexpr const char* kCountDocuments =
     "SELECT count(*) FROM documents WHERE assistant_id = CAST(:aid AS uuid)";
 
@@ -117,6 +122,15 @@ Result<AssistantListPage<DocumentInfo>> ListDocuments(soci::session& s,
     page.next_cursor = page.items.back().cursor;
   }
   return page;
+}
+
+std::vector<std::pair<DocumentInfo, std::string>> ListDocumentsWithContent(
+    soci::session& s, const std::string& assistant_id) {
+  std::vector<std::pair<DocumentInfo, std::string>> out;
+  soci::rowset<soci::row> rows =
+      (s.prepare << kListDocumentsWithContent, soci::use(assistant_id, "aid"));
+  for (const soci::row& r : rows) out.emplace_back(ReadDocument(r), r.get<std::string>(7));
+  return out;
 }
 
 Result<DocumentInfo> CreateDocument(soci::session& s, const std::string& assistant_id,

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -77,6 +78,11 @@ Result<AssistantListPage<DocumentInfo>> ListDocuments(soci::session& s,
                                                       const std::string& assistant_id,
                                                       const AssistantViewer& viewer, int limit,
                                                       std::string_view cursor);
+
+// Every document of the assistant with its content, oldest first (the account export). No access
+// check: the caller owns the assistant.
+std::vector<std::pair<DocumentInfo, std::string>> ListDocumentsWithContent(
+    soci::session& s, const std::string& assistant_id);
 
 // Inserts the document and its chunks. CONFLICT when the assistant already has
 // kMaxDocumentsPerAssistant documents. Run it in a transaction.
