@@ -26,7 +26,7 @@ import time
 from bench import percentile
 from harness import ReplicatedPostgres, Stack, WsClient, create_user, wait_until
 
-PROGRAMS = ()
+PROGRAMS = ("ws-client",)
 TITLE = "Two stacks on one database: commit -> WebSocket frame on the same stack vs across stacks"
 
 
