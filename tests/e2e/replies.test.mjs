@@ -3,7 +3,7 @@
 // stream stops following and "Jump to latest" resumes it.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ApiClient, launchBrowser, messageBody, openConversation, signedInContext, startStack, watchPage } from "./support.mjs";
+import { ApiClient, launchBrowser, messageBody, openConversation, scrollSettled, signedInContext, startStack, watchPage } from "./support.mjs";
 
 let stack, browser, user, conv;
 before(async () => {
@@ -134,6 +134,7 @@ describe("assistant replies", () => {
     await scroller.hover();
     await page.mouse.wheel(0, -400);
     await page.waitForFunction(() => document.querySelector(".messages").scrollHeight - document.querySelector(".messages").scrollTop - document.querySelector(".messages").clientHeight > 100);
+    await scrollSettled(page); // the wheel's smooth scroll has ended: the reader's place
     const top = await scroller.evaluate((s) => s.scrollTop);
     const len = await streamingBody(page).evaluate((b) => b.textContent.length);
     // The reply goes on growing; the reader's place does not move.

@@ -205,3 +205,24 @@ export async function seriousA11yViolations(page, { exclude = [] } = {}) {
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(" ") + (n.failureSummary ? ` (${n.failureSummary.replace(/\s+/g, " ").slice(0, 160)})` : "")).join("; ")}`);
 }
+
+// Resolves once the conversation's scroller has kept the same scrollTop for 10 animation frames in
+// a row: a wheel's smooth scroll has ended (synchronising on frames, not on a timer).
+export async function scrollSettled(page, selector = ".messages") {
+  await page.evaluate(
+    (sel) =>
+      new Promise((resolve) => {
+        const s = document.querySelector(sel);
+        let last = s.scrollTop;
+        let same = 0;
+        const tick = () => {
+          if (s.scrollTop === last) same++;
+          else (same = 0), (last = s.scrollTop);
+          if (same >= 10) resolve();
+          else requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      }),
+    selector,
+  );
+}

@@ -210,7 +210,9 @@ export class ChatView {
       for (const m of page.items) this.upsert(m, { quiet: true });
       if (anchor) {
         const moved = anchor.getBoundingClientRect().top - top;
-        if (moved) this.scroller.scrollTop += moved;
+        // An explicit instant scroll also ends a smooth scroll still running (a wheel flung to the
+        // top), which would otherwise carry on to its old target and undo the correction.
+        if (moved) this.scroller.scrollTo({ top: this.scroller.scrollTop + moved, behavior: "instant" });
       }
     } catch (err) {
       toast(friendlyMessage(err), { error: true });
