@@ -33,10 +33,10 @@ describe("history", () => {
     await settled(page);
     for (let round = 0; round < 3; round++) {
       const before = await page.locator("article.msg").count();
-      // The reader goes to the top (as Home or a drag of the scrollbar does: at once; a wheel's
-      // smooth fling is a different story, see docs/performance.md) and the first message on
-      // screen is noted in the same task, before the older page can arrive: it must stay exactly
-      // where it is on screen while that page goes in above it.
+      // The reader goes to the top (at once, as a drag of the scrollbar does: a wheel's smooth
+      // scroll would still be moving while the test measures) and the first message on screen is
+      // noted in the same task, before the older page can arrive: it must stay exactly where it
+      // is on screen while that page goes in above it.
       const anchor = await scroller.evaluate((s) => {
         s.scrollTo({ top: 0, behavior: "instant" });
         const top = s.getBoundingClientRect().top;
