@@ -325,10 +325,14 @@ def main():
         hi = max(r[key] for r in body)
         slack = 8192 if key.endswith("rss_kib") else 16
         bound = a * 1.2 + slack
-        ok = b <= bound
+        # PostgreSQL's RSS counts each backend's touched pages of the shared buffer cache, which
+        # fills as the database is used (bounded by shared_buffers per backend): reported, not
+        # judged. Its connections and fds are judged.
+        ok = b <= bound or key == "postgres_rss_kib"
         if not ok:
             grew.append(key)
-        lines.append(f"| {key} | {a:,.0f} | {b:,.0f} | {hi:,.0f} | {bound:,.0f} | {'ok' if ok else 'GREW'} |")
+        verdict = "shared buffers (not judged)" if key == "postgres_rss_kib" else ("ok" if ok else "GREW")
+        lines.append(f"| {key} | {a:,.0f} | {b:,.0f} | {hi:,.0f} | {bound:,.0f} | {verdict} |")
     summary = [f"# Soak {time.strftime('%Y-%m-%d %H:%M', time.localtime(started))}", "",
                f"{clients} clients, {minutes:g} min, {actions} actions, {errors.count} errors "
                f"({', '.join(f'{k}: {v}' for k, v in errors.by_kind.items()) or 'none'}), "
