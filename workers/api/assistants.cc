@@ -107,6 +107,11 @@ struct Done {};
 
 // ---- JSON ----
 
+// WriteDocument without content, as the function the page helpers take.
+void WriteDocumentInfo(json::Writer& w, const store::DocumentInfo& d) {
+  WriteDocument(w, d);
+}
+
 template <typename T>
 http::Response One(int status, const T& item, void (*write)(json::Writer&, const T&)) {
   json::Writer w;
@@ -397,7 +402,7 @@ Result<http::Response> ListDocuments(Services& services, const http::Request& r)
         return store::ListDocuments(s, *id, *viewer, params->limit, params->cursor);
       });
   if (!page.ok()) return page.status();
-  return Page(*page, WriteDocument);
+  return Page(*page, WriteDocumentInfo);
 }
 
 Result<http::Response> CreateDocument(Services& services, const http::Request& r) {
@@ -447,7 +452,7 @@ Result<http::Response> CreateDocument(Services& services, const http::Request& r
   });
   if (!created.ok()) return created.status();
   return Created("/api/v1/assistants/" + *id + "/documents/" + created->id,
-                 One(201, *created, WriteDocument));
+                 One(201, *created, WriteDocumentInfo));
 }
 
 Result<http::Response> DeleteDocument(Services& services, const http::Request& r) {

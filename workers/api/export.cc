@@ -256,14 +256,7 @@ Result<http::Response> ExportAccount(Services& services, const http::Request& r)
             }
             w.EndArray().Key("documents").StartArray();
             for (const auto& [info, content] : store::ListDocumentsWithContent(s, a.id)) {
-              json::Writer d;
-              WriteDocument(d, info);
-              std::string one = d.Take();
-              one.pop_back();  // reopen the object to add its content
-              json::Writer c;
-              c.StartObject().Field("content", content).EndObject();
-              std::string tail = c.Take();
-              w.Raw(one + "," + tail.substr(1));
+              WriteDocument(w, info, &content);
             }
             w.EndArray().EndObject();
           }
@@ -289,26 +282,10 @@ Result<http::Response> ExportAccount(Services& services, const http::Request& r)
         w.EndArray();
 
         w.Key("usage").StartArray();
-        for (const auto& d : store::ListUsage(s, me->user_id, 3650)) {
-          w.StartObject()
-              .Field("date", d.date)
-              .Field("requests", d.requests)
-              .Field("prompt_tokens", d.prompt_tokens)
-              .Field("completion_tokens", d.completion_tokens)
-              .EndObject();
-        }
+        for (const auto& d : store::ListUsage(s, me->user_id, 3650)) WriteUsageDay(w, d);
         w.EndArray();
         w.Key("api_keys").StartArray();
-        for (const auto& k : store::ListApiKeys(s, me->user_id)) {
-          w.StartObject()
-              .Field("id", k.id)
-              .Field("name", k.name)
-              .Field("prefix", "chatd_" + k.lookup)
-              .Field("created_at", k.created_at)
-              .Field("expires_at", k.expires_at)
-              .Field("last_used_at", k.last_used_at)
-              .EndObject();
-        }
+        for (const auto& k : store::ListApiKeys(s, me->user_id)) WriteApiKey(w, k);
         w.EndArray().EndObject();
         tx.commit();
         return Status::Ok();

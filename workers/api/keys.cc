@@ -20,6 +20,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "api/principal.h"
+#include "api/render.h"
 #include "auth/api_key.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -59,18 +60,6 @@ bool LooksLikeRfc3339(std::string_view s) {
   if (zone == "Z" || zone == "z") return true;
   return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && Digits(zone, 1, 2) &&
          zone[3] == ':' && Digits(zone, 4, 2);
-}
-
-void WriteKey(json::Writer& w, const store::ApiKeyRecord& k, const std::string* secret) {
-  w.StartObject()
-      .Field("id", k.id)
-      .Field("name", k.name)
-      .Field("prefix", auth::ApiKeyPrefix(k.lookup));
-  if (secret) w.Field("key", *secret);
-  w.Field("created_at", k.created_at)
-      .Field("expires_at", k.expires_at)
-      .Field("last_used_at", k.last_used_at)
-      .EndObject();
 }
 
 Result<Principal> KeyOwner(const http::Request& r, Services& services) {
@@ -135,7 +124,7 @@ Result<http::Response> CreateKey(Services& services, const http::Request& r) {
       .Str("key_id", created->id)
       .Str("prefix", fresh.prefix);
   json::Writer w;
-  WriteKey(w, *created, &fresh.key);
+  WriteApiKey(w, *created, &fresh.key);
   http::Response response = http::Response::Json(201, w.Take());
   response.headers.emplace_back("Location", "/api/v1/keys/" + created->id);
   response.headers.emplace_back("Cache-Control", "no-store");
@@ -155,7 +144,7 @@ Result<http::Response> ListKeys(Services& services, const http::Request& r) {
   if (!st.ok()) return st;
   json::Writer w;
   w.StartObject().Key("items").StartArray();
-  for (const auto& k : keys) WriteKey(w, k, nullptr);
+  for (const auto& k : keys) WriteApiKey(w, k);
   w.EndArray().Key("next_cursor").Null().EndObject();
   http::Response response = http::Response::Json(200, w.Take());
   response.headers.emplace_back("Cache-Control", "no-store");

@@ -2,6 +2,8 @@
 
 #include "api/render.h"
 
+#include "auth/api_key.h"
+
 #include <charconv>
 
 namespace chatd::api {
@@ -174,14 +176,36 @@ void WritePrompt(json::Writer& w, const store::Prompt& p) {
       .EndObject();
 }
 
-void WriteDocument(json::Writer& w, const store::DocumentInfo& d) {
+void WriteDocument(json::Writer& w, const store::DocumentInfo& d, const std::string* content) {
   w.StartObject()
       .Field("id", d.id)
       .Field("filename", d.filename)
       .Field("content_type", d.content_type)
       .Field("bytes", d.bytes)
       .Field("chunks", d.chunks)
-      .Field("created_at", d.created_at)
+      .Field("created_at", d.created_at);
+  if (content) w.Field("content", *content);
+  w.EndObject();
+}
+
+void WriteApiKey(json::Writer& w, const store::ApiKeyRecord& k, const std::string* secret) {
+  w.StartObject()
+      .Field("id", k.id)
+      .Field("name", k.name)
+      .Field("prefix", auth::ApiKeyPrefix(k.lookup));
+  if (secret) w.Field("key", *secret);
+  w.Field("created_at", k.created_at)
+      .Field("expires_at", k.expires_at)
+      .Field("last_used_at", k.last_used_at)
+      .EndObject();
+}
+
+void WriteUsageDay(json::Writer& w, const store::UsageDay& d) {
+  w.StartObject()
+      .Field("date", d.date)
+      .Field("requests", d.requests)
+      .Field("prompt_tokens", d.prompt_tokens)
+      .Field("completion_tokens", d.completion_tokens)
       .EndObject();
 }
 

@@ -18,9 +18,11 @@
 
 #include "http/http.h"
 #include "json/json.h"
+#include "store/api_keys_repo.h"
 #include "store/assistants_repo.h"
 #include "store/conversations_repo.h"
 #include "store/documents_repo.h"
+#include "store/limits_repo.h"
 #include "store/messages_repo.h"
 #include "store/users_repo.h"
 
@@ -42,7 +44,15 @@ void WriteConversation(json::Writer& w, const store::ConversationRecord& convers
 //  created_at, updated_at}; Document: {id, filename, content_type, bytes, chunks, created_at}.
 void WriteAssistant(json::Writer& w, const store::Assistant& assistant);
 void WritePrompt(json::Writer& w, const store::Prompt& prompt);
-void WriteDocument(json::Writer& w, const store::DocumentInfo& document);
+// With `content`, the document's text too (the account export).
+void WriteDocument(json::Writer& w, const store::DocumentInfo& document,
+                   const std::string* content = nullptr);
+// ApiKey: {id, name, prefix, key (only with `secret`: the answer that creates it), created_at,
+//  expires_at, last_used_at}.
+void WriteApiKey(json::Writer& w, const store::ApiKeyRecord& key,
+                 const std::string* secret = nullptr);
+// A day of GET /usage: {date, requests, prompt_tokens, completion_tokens}.
+void WriteUsageDay(json::Writer& w, const store::UsageDay& day);
 
 // Whole bodies.
 std::string MessageJson(const store::MessageRecord& message);

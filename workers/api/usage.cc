@@ -50,14 +50,7 @@ Result<http::Response> GetUsage(Services& services, const http::Request& r) {
 
   json::Writer w;
   w.StartObject().Key("items").StartArray();
-  for (const auto& d : items) {
-    w.StartObject()
-        .Field("date", d.date)
-        .Field("requests", d.requests)
-        .Field("prompt_tokens", d.prompt_tokens)
-        .Field("completion_tokens", d.completion_tokens)
-        .EndObject();
-  }
+  for (const auto& d : items) WriteUsageDay(w, d);
   w.EndArray();
   w.Key("keys").StartArray();
   for (const auto& k : keys) {
