@@ -12,7 +12,7 @@
 -- go with its sockets.
 
 CREATE UNLOGGED TABLE ws_sessions (
-    id            uuid        PRIMARY KEY,
+    id            uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id       uuid        NOT NULL,
     daemon        text        NOT NULL,
     connected_at  timestamptz NOT NULL DEFAULT now(),
@@ -24,23 +24,25 @@ CREATE UNLOGGED TABLE ws_sessions (
 CREATE INDEX ws_sessions_user_idx ON ws_sessions (user_id);
 CREATE INDEX ws_sessions_daemon_idx ON ws_sessions (daemon);
 
--- True (and the row inserted) when the user has fewer than p_max live connections. The lock is
+-- The new row's id when the user has fewer than p_max live connections (and the row inserted);
+-- NULL when the user is at the cap. The lock is
 -- the two-int form, class 'ws' (0x7773), so it collides with no other advisory lock of chatd's.
 -- Each statement of a VOLATILE plpgsql function takes a fresh snapshot, so the count sees the
 -- inserts that committed while this call waited for the lock.
-CREATE FUNCTION ws_register(p_id uuid, p_user uuid, p_daemon text, p_max integer, p_stale_s integer)
-RETURNS boolean
+CREATE FUNCTION ws_register(p_user uuid, p_daemon text, p_max integer, p_stale_s integer)
+RETURNS uuid
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_live integer;
+    v_id   uuid;
 BEGIN
     PERFORM pg_advisory_xact_lock(30579, hashtext(p_user::text));
     SELECT count(*) INTO v_live FROM ws_sessions
      WHERE user_id = p_user AND heartbeat_at > now() - make_interval(secs => p_stale_s);
     IF v_live >= p_max THEN
-        RETURN false;
+        RETURN NULL;
     END IF;
-    INSERT INTO ws_sessions (id, user_id, daemon) VALUES (p_id, p_user, p_daemon);
-    RETURN true;
+    INSERT INTO ws_sessions (user_id, daemon) VALUES (p_user, p_daemon) RETURNING id INTO v_id;
+    RETURN v_id;
 END;
 $$;

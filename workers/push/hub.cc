@@ -34,7 +34,7 @@ constexpr const char* kPublishEphemeral = "SELECT pg_notify('chatd_ephemeral', $
 constexpr int kWsStaleSeconds = 90;
 constexpr auto kWsHeartbeatEvery = std::chrono::seconds(30);
 constexpr const char* kWsRegister =
-    "SELECT ws_register($1::uuid, $2::uuid, $3, $4::integer, $5::integer)";
+    "SELECT ws_register($1::uuid, $2, $3::integer, $4::integer)::text";
 constexpr const char* kWsUnregister = "DELETE FROM ws_sessions WHERE id = $1::uuid";
 constexpr const char* kWsHeartbeat =
     "UPDATE ws_sessions SET heartbeat_at = now() WHERE daemon = $1";
@@ -50,18 +50,6 @@ std::string DaemonName() {
   char suffix[17];
   snprintf(suffix, sizeof suffix, "%08x%08x", rd(), rd());
   return std::string(host) + ":" + std::to_string(getpid()) + ":" + suffix;
-}
-
-std::string NewSessionId() {
-  static std::mt19937_64 rng(std::random_device{}());
-  uint64_t a = rng(), b = rng();
-  a = (a & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
-  b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-  char buf[37];
-  snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-           static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
-           static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
-  return buf;
 }
 
 }  // namespace
@@ -168,15 +156,16 @@ bool Hub::Register(const std::shared_ptr<WsSession>& session) {
   // Across daemons: the user's live connections everywhere. Without the database (it is down)
   // the local count above still bounds the user on this daemon: fail open rather than refuse
   // every connection.
-  std::string id = NewSessionId();
-  auto rows = pg_.Query(kWsRegister,
-                        {id, session->user_id(), daemon_, std::to_string(config_.ws_max_per_user),
-                         std::to_string(kWsStaleSeconds)});
-  if (rows && !rows->empty() && (*rows)[0][0] && *(*rows)[0][0] == "f") {
-    if (sessions.empty()) by_user_.erase(session->user_id());
-    return false;
+  auto rows =
+      pg_.Query(kWsRegister, {session->user_id(), daemon_, std::to_string(config_.ws_max_per_user),
+                              std::to_string(kWsStaleSeconds)});
+  if (rows && !rows->empty()) {
+    if (!(*rows)[0][0]) {  // NULL: the user is at the cap on the daemons together
+      if (sessions.empty()) by_user_.erase(session->user_id());
+      return false;
+    }
+    ws_ids_[session.get()] = *(*rows)[0][0];
   }
-  if (rows) ws_ids_[session.get()] = std::move(id);
   sessions.push_back(session);
   return true;
 }
