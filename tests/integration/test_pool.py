@@ -265,6 +265,9 @@ class PoolTest(unittest.TestCase):
         os.kill(stack.master_pid(), signal.SIGHUP)
         wait_until(lambda: stack.status()["generation"] == generation + 1, what="the new generation")
         after = self.wait_for_pool(stack, 3, exclude=before)
+        # The retired workers are gone from /proc before the master has reaped them and cleared
+        # their scoreboard slots: wait for the scoreboard, not only for the process list.
+        wait_until(lambda: stack.status()["total_processes"] == 3, what="the retired workers' slots to clear")
         s = stack.status()
         self.assertEqual((s["desired_processes"], s["total_processes"], s["reloads"]), (3, 3, 1))
         self.assertEqual(len(after), 3)
