@@ -127,10 +127,11 @@ class Bench:
 
     # -- what sections use -----------------------------------------------------------------------
 
-    def stack(self, **env):
+    def stack(self, pg=None, **env):
         """A running chatd stack with these settings on top of the bench's (the pool's shape, no
-        rate limits, the bench's static files). One at a time: asking for other settings stops
-        the previous stack."""
+        rate limits, the bench's static files), on the shared PostgreSQL cluster of the run (fsync
+        off) or on `pg` (a harness.Postgres, e.g. one with durable commits). One at a time: asking
+        for other settings stops the previous stack."""
         settings = {
             "WORKERS": str(self.workers),
             "THREADS_PER_WORKER": str(self.threads_per_worker),
@@ -140,12 +141,12 @@ class Bench:
             "LOG_LEVEL": "info",
         }
         settings.update({k: str(v) for k, v in env.items()})
-        key = tuple(sorted(settings.items()))
+        key = (id(pg),) + tuple(sorted(settings.items()))
         if self._stack is not None and self._stack_key == key:
             return self._stack
         if self._stack is not None:
             self._stack.close()
-        self._stack = Stack(env=settings).start()
+        self._stack = Stack(pg=pg, env=settings).start()
         self._stack_key = key
         return self._stack
 

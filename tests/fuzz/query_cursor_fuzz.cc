@@ -55,9 +55,22 @@ void CheckCursors(std::string_view text) {
     FUZZ_CHECK(!name->empty());
     FUZZ_CHECK(chatd::store::EncodeUsernameCursor(*name) == text);
   }
-  if (auto id = chatd::push::ParseResumeCursor(text)) {
-    FUZZ_CHECK(*id >= 0);
-    FUZZ_CHECK(std::to_string(*id) == text || text.starts_with('0'));
+  if (auto c = chatd::push::ParseResumeCursor(text)) {
+    FUZZ_CHECK(c->position.id >= 0);
+    FUZZ_CHECK(c->position.xid <= static_cast<uint64_t>(INT64_MAX));
+    // The text is the cursor's own form, up to leading zeros in each part.
+    auto canonical = [](std::string_view part) {
+      while (part.size() > 1 && part.front() == '0') part.remove_prefix(1);
+      return std::string(part);
+    };
+    const auto dot = text.find('.');
+    FUZZ_CHECK(c->legacy == (dot == std::string_view::npos));
+    if (c->legacy) {
+      FUZZ_CHECK(std::to_string(c->position.id) == canonical(text));
+    } else {
+      FUZZ_CHECK(chatd::push::FormatCursor(c->position) ==
+                 canonical(text.substr(0, dot)) + "." + canonical(text.substr(dot + 1)));
+    }
   }
 }
 

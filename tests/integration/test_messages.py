@@ -29,7 +29,7 @@ class Listener:
         self.conn.cursor().execute("LISTEN chatd_events")
 
     def next(self, timeout=30.0):
-        """The next notification's payload (an event id); fails after `timeout` seconds."""
+        """The next notification's payload; fails after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while not self.conn.notifies:
             remaining = deadline - time.monotonic()
@@ -39,7 +39,7 @@ class Listener:
             self.conn.poll()
         n = self.conn.notifies.pop(0)
         assert n.channel == "chatd_events", n
-        return int(n.payload)
+        return n.payload
 
     def close(self):
         self.conn.close()
@@ -330,25 +330,29 @@ class MessagesTest(unittest.TestCase):
 
     # -- events ------------------------------------------------------------------------------------
 
-    def test_notify_on_commit_only(self):
+    def test_events_on_commit_only_and_a_wake_up_after_it(self):
         a, b, outsider = self.user(), self.user(), self.user()
         cid = self.conversation(a, [b])
+        events = lambda: self.sql(f"SELECT payload->>'message_id' FROM events WHERE conversation_id = '{cid}' "
+                                  f"AND kind = 'message.created' ORDER BY xid, id").split()
         listener = Listener(self.dsn)
         try:
             r = self.send(b, cid, "ping")
             self.assertEqual(r.status, 201, r)
-            event_id = listener.next()
-            row = self.sql(f"SELECT kind, conversation_id, payload::text, array_to_json(recipients) "
-                           f"FROM events WHERE id = {event_id}").split("|")
+            # The wake-up carries nothing and comes after the COMMIT: the event is visible by then.
+            self.assertEqual(listener.next(), "")
+            row = self.sql(f"SELECT kind, conversation_id, payload::text, array_to_json(recipients), "
+                           f"xid::text = (SELECT xmin::text FROM messages WHERE id = '{r.json()['message']['id']}') "
+                           f"FROM events WHERE conversation_id = '{cid}' AND kind = 'message.created'").split("|")
             self.assertEqual(row[:2], ["message.created", cid])
             payload = json.loads(row[2])
             self.assertEqual(payload, {"conversation_id": cid, "message_id": r.json()["message"]["id"], "seq": 1,
                                        "message": r.json()["message"]})
             self.assertEqual(set(json.loads(row[3])), {a.id, b.id})
+            self.assertEqual(row[4], "t")  # the event's xid is its writer's (the message's) transaction
 
-            # A rolled-back transaction's emit_event notifies nobody; nor do refused API writes. A
-            # committed sentinel afterwards must be the very next notification (NOTIFY is delivered
-            # in commit order, so an earlier one would have come first).
+            # A rolled-back transaction's events vanish with it; refused API writes and a repeated
+            # client_message_id write none.
             writer = psycopg2.connect(self.dsn)
             try:
                 with writer.cursor() as cur:
@@ -363,18 +367,12 @@ class MessagesTest(unittest.TestCase):
             self.assertProblem(self.send(a, str(uuid.uuid4()), "nowhere"), 404, "NOT_FOUND")
             dup = self.send(a, cid, "dup", client_message_id="d")
             self.assertEqual(dup.status, 201)
-            sentinel_one = listener.next()
-            self.assertEqual(self.sql(f"SELECT payload->>'message_id' FROM events WHERE id = {sentinel_one}"),
-                             dup.json()["message"]["id"])
             self.assertEqual(self.send(a, cid, "dup", client_message_id="d").status, 200)  # a repeat: no event
-            r = self.send(a, cid, "sentinel")
-            self.assertEqual(r.status, 201)
-            sentinel_two = listener.next()
-            self.assertGreater(sentinel_one, rolled_back_id)
-            self.assertEqual(self.sql(f"SELECT payload->>'message_id' FROM events WHERE id = {sentinel_two}"),
-                             r.json()["message"]["id"])
+            sentinel = self.send(a, cid, "sentinel")
+            self.assertEqual(sentinel.status, 201)
+            self.assertEqual(events(), [r.json()["message"]["id"], dup.json()["message"]["id"],
+                                        sentinel.json()["message"]["id"]])
             self.assertEqual(self.sql(f"SELECT count(*) FROM events WHERE id = {rolled_back_id}"), "0")
-            self.assertEqual(listener.conn.notifies, [])
         finally:
             listener.close()
 

@@ -11,8 +11,11 @@ from harness import Stack, WsClient, create_user, mint_token
 def emit(stack, kind, recipients, payload, conversation_id=None):
     conv = f"'{conversation_id}'::uuid" if conversation_id else "NULL"
     arr = "ARRAY[" + ",".join(f"'{r}'::uuid" for r in recipients) + "]::uuid[]"
-    sql = f"SELECT emit_event({conv}, '{kind}', '{json.dumps(payload)}'::jsonb, {arr})"
-    return int(stack.pg.psql(sql, db=stack.database).strip())
+    sql = (f"SELECT pg_current_xact_id()::text || '.' || "
+           f"emit_event({conv}, '{kind}', '{json.dumps(payload)}'::jsonb, {arr})")
+    cursor = stack.pg.psql(sql, db=stack.database).strip()
+    stack.pg.psql("NOTIFY chatd_events", db=stack.database)  # as the workers do after COMMIT
+    return cursor
 
 
 class PushTest(unittest.TestCase):
@@ -122,11 +125,11 @@ class PushTest(unittest.TestCase):
         only_alice = emit(self.stack, "conversation.updated", [self.alice.id], {"conversation": {"id": "x1"}})
         both = emit(self.stack, "conversation.updated", [self.alice.id, self.bob.id], {"conversation": {"id": "x2"}})
         fa1, fa2 = a.recv(), a.recv()
-        self.assertEqual((fa1["cursor"], fa2["cursor"]), (str(only_alice), str(both)))
+        self.assertEqual((fa1["cursor"], fa2["cursor"]), (only_alice, both))
         self.assertEqual(fa1["conversation"], {"id": "x1"})
         self.assertEqual(fa1["type"], "conversation.updated")
         fb = b.recv()
-        self.assertEqual(fb["cursor"], str(both))  # bob never saw alice's own event
+        self.assertEqual(fb["cursor"], both)  # bob never saw alice's own event
 
     def test_resume_replays_missed_events_in_order_then_goes_live(self):
         a = self.connect(self.alice)
@@ -137,10 +140,10 @@ class PushTest(unittest.TestCase):
         again = self.connect(self.alice, cursor=cursor)
         self.assertEqual(again.recv()["type"], "ready")
         replayed = [again.recv() for _ in range(3)]
-        self.assertEqual([f["cursor"] for f in replayed], [str(m) for m in missed])
+        self.assertEqual([f["cursor"] for f in replayed], missed)
         self.assertEqual([f["n"] for f in replayed], [0, 1, 2])
         live = emit(self.stack, "conversation.updated", [self.alice.id], {"n": "live"})
-        self.assertEqual(again.recv()["cursor"], str(live))
+        self.assertEqual(again.recv()["cursor"], live)
 
     def test_typing_reaches_the_other_members_only(self):
         conv = self.stack.pg.psql(

@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "push/event_position.h"
+
 namespace chatd::push {
 
 struct ClientFrame {
@@ -27,8 +29,14 @@ struct ClientFrame {
 // A client frame of at most 16 KiB (the session's read limit), nesting at most 8 levels.
 ClientFrame ParseClientFrame(std::string_view text);
 
-// The ?cursor= of a resuming client: a non-negative event id in plain decimal digits, else nullopt
-// (the connection then starts without a replay).
-std::optional<int64_t> ParseResumeCursor(std::string_view text);
+// The ?cursor= of a resuming client. Today's cursors are "<xid>.<id>" (event_position.h); a cursor
+// handed out before sql/0008 is a bare event id ("<id>", `legacy`, with xid 0), which the hub
+// resolves against the log. Plain decimal digits only (no sign, space or empty part), each part
+// within its type; anything else is nullopt (the connection then starts without a replay).
+struct ResumeCursor {
+  EventPosition position;
+  bool legacy = false;
+};
+std::optional<ResumeCursor> ParseResumeCursor(std::string_view text);
 
 }  // namespace chatd::push

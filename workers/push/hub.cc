@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -16,17 +17,51 @@
 namespace chatd::push {
 namespace {
 
-constexpr const char* kLatestEvent = "SELECT coalesce(max(id), 0) FROM events";
-constexpr const char* kOldestEvent = "SELECT min(id) FROM events";
-// Every event after the last delivered one, in commit order (ids are assigned under emit_event's
-// lock, so id order is commit order).
+// The event log (sql/0008). Its xids are selected as text under another name: ORDER BY xid would
+// otherwise sort by the text column of that name ("1000" before "964"). The horizon is the oldest
+// transaction still running: every event below it is final, so a reader that has read everything
+// below it in (xid, id) order never sees an event appear behind its position. One statement each,
+// so the horizon and the rows agree.
+constexpr const char* kTail =
+    "SELECT xid::text AS xid_text, id FROM events "
+    "WHERE xid < (SELECT pg_snapshot_xmin(pg_current_snapshot())) "
+    "ORDER BY events.xid DESC, id DESC LIMIT 1";
+// The events after the position and below the horizon, in order; `held`: committed events wait at
+// or beyond the horizon (a transaction older than them is still open). The horizon row comes even
+// when no event does (LEFT JOIN).
+constexpr int kReadBatch = 1000;
 constexpr const char* kEventsAfter =
-    "SELECT id, kind, conversation_id::text, payload::text, recipients::text FROM events "
-    "WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id";
+    "SELECT h.horizon::text, h.held, e.xid::text, e.id, e.kind, e.conversation_id::text, "
+    "e.payload::text, e.recipients::text "
+    "FROM (SELECT s.x AS horizon, EXISTS (SELECT 1 FROM events WHERE xid >= s.x) AS held "
+    "      FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x) s) h "
+    "LEFT JOIN LATERAL (SELECT xid, id, kind, conversation_id, payload, recipients FROM events "
+    "  WHERE (xid, id) > ($1::xid8, $2::bigint) AND xid < h.horizon "
+    "  ORDER BY xid, id LIMIT 1000) e ON true "
+    "ORDER BY e.xid, e.id";
+// The stall fallback: committed events at or beyond a horizon that has not moved for a while,
+// except those already delivered that way.
+constexpr const char* kEventsAhead =
+    "SELECT xid::text AS xid_text, id, kind, conversation_id::text, payload::text, "
+    "recipients::text FROM events WHERE xid >= $1::xid8 AND NOT (id = ANY($2::bigint[])) "
+    "ORDER BY events.xid, id LIMIT 1000";
 constexpr const char* kReplay =
-    "SELECT id, kind, conversation_id::text, payload::text FROM events "
-    "WHERE id > $1::bigint AND id <= $2::bigint AND $3::uuid = ANY(recipients) ORDER BY id LIMIT "
-    "10000";
+    "SELECT xid::text AS xid_text, id, kind, conversation_id::text, payload::text FROM events "
+    "WHERE (xid, id) > ($1::xid8, $2::bigint) AND (xid, id) <= ($3::xid8, $4::bigint) "
+    "AND $5::uuid = ANY(recipients) ORDER BY events.xid, id LIMIT 10000";
+constexpr const char* kReplayAhead =
+    "SELECT xid::text AS xid_text, id, kind, conversation_id::text, payload::text FROM events "
+    "WHERE (xid, id) > ($1::xid8, $2::bigint) AND id = ANY($3::bigint[]) "
+    "AND $4::uuid = ANY(recipients) ORDER BY events.xid, id";
+// Whether a resume can start at a position: its event is still kept, and it is not from the
+// future (a log restored from a dump into a cluster whose xids start lower, docs/operations.md).
+constexpr const char* kPositionKept =
+    "SELECT EXISTS (SELECT 1 FROM events WHERE id = $2::bigint AND xid = $1::xid8) "
+    "AND $1::xid8 < pg_snapshot_xmax(pg_current_snapshot())";
+// The zero position (the start of a log that was empty) is resumable while nothing was collected.
+constexpr const char* kLogUncollected = "SELECT coalesce((SELECT min(id) FROM events) <= 1, true)";
+// A cursor handed out before sql/0008 (a bare id): the position of that event, when still kept.
+constexpr const char* kLegacyPosition = "SELECT xid::text FROM events WHERE id = $1::bigint";
 constexpr const char* kMembers =
     "SELECT user_id::text FROM conversation_members WHERE conversation_id = $1::uuid";
 constexpr const char* kPublishEphemeral = "SELECT pg_notify('chatd_ephemeral', $1)";
@@ -105,18 +140,38 @@ Hub::Hub(boost::asio::io_context& io, const Config& config)
           },
           [this] {
             ++metrics_.listener_reconnects;
-            CatchUp(INT64_MAX);
+            ReadEvents();
           },
           [this] { FlushEvents(); }),
       heartbeat_timer_(io),
+      read_timer_(io),
       daemon_(DaemonName()) {}
 
+namespace {
+
+std::optional<uint64_t> ParseXid(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return v;
+}
+
+int64_t ParseId(const std::optional<std::string>& text) {
+  int64_t v = 0;
+  if (text) std::from_chars(text->data(), text->data() + text->size(), v);
+  return v;
+}
+
+}  // namespace
+
 void Hub::Start() {
-  if (auto rows = pg_.Query(kLatestEvent, {}); rows && !rows->empty() && (*rows)[0][0]) {
-    last_event_id_ = std::stoll(*(*rows)[0][0]);
+  if (auto rows = pg_.Query(kTail, {}); rows && !rows->empty()) {
+    if (auto xid = ParseXid((*rows)[0][0])) position_ = {*xid, ParseId((*rows)[0][1])};
   }
   pg_.Start();
   ScheduleHeartbeat();
+  ScheduleRead(kPollEvery);
 }
 
 void Hub::ScheduleHeartbeat() {
@@ -131,6 +186,7 @@ void Hub::ScheduleHeartbeat() {
 
 void Hub::Stop() {
   heartbeat_timer_.cancel();
+  read_timer_.cancel();
   for (const auto& [session, id] : ws_ids_) pg_.Query(kWsUnregister, {id});
   ws_ids_.clear();
   pg_.Stop();
@@ -187,36 +243,58 @@ void Hub::Unregister(const WsSession* session) {
   if (sessions.empty()) by_user_.erase(it);
 }
 
-bool Hub::Replay(WsSession& session, int64_t cursor) {
-  if (cursor >= last_event_id_) return true;
-  auto oldest = pg_.Query(kOldestEvent, {});
-  if (oldest && !oldest->empty() && (*oldest)[0][0] && std::stoll(*(*oldest)[0][0]) > cursor + 1) {
-    // Events after the cursor were already collected: the client cannot be brought up to date
-    // from the log and must refetch what it shows.
-    ++metrics_.replays_expired;
-    return false;
+std::optional<EventPosition> Hub::ResolveCursor(const ResumeCursor& cursor) {
+  if (cursor.legacy) {
+    auto rows = pg_.Query(kLegacyPosition, {std::to_string(cursor.position.id)});
+    if (!rows || rows->empty()) return std::nullopt;
+    auto xid = ParseXid((*rows)[0][0]);
+    if (!xid) return std::nullopt;
+    return EventPosition{*xid, cursor.position.id};
   }
-  auto rows = pg_.Query(
-      kReplay, {std::to_string(cursor), std::to_string(last_event_id_), session.user_id()});
-  if (!rows) return false;
-  for (const auto& row : *rows) {
-    session.SendText(RenderEventFrame(*row[0], *row[1], row[2], row[3].value_or("{}")));
+  if (cursor.position.zero()) {
+    auto rows = pg_.Query(kLogUncollected, {});
+    if (!rows || rows->empty() || (*rows)[0][0].value_or("f") != "t") return std::nullopt;
+    return cursor.position;
   }
-  metrics_.replayed += rows->size();
+  auto rows = pg_.Query(kPositionKept,
+                        {std::to_string(cursor.position.xid), std::to_string(cursor.position.id)});
+  if (!rows || rows->empty() || (*rows)[0][0].value_or("f") != "t") return std::nullopt;
+  return cursor.position;
+}
+
+bool Hub::Replay(WsSession& session, EventPosition from) {
+  if (from < position_) {
+    auto rows = pg_.Query(
+        kReplay, {std::to_string(from.xid), std::to_string(from.id), std::to_string(position_.xid),
+                  std::to_string(position_.id), session.user_id()});
+    if (!rows) return false;
+    for (const auto& row : *rows) {
+      EventPosition at{ParseXid(row[0]).value_or(0), ParseId(row[1])};
+      session.SendText(RenderEventFrame(FormatCursor(at), *row[2], row[3], row[4].value_or("{}")));
+    }
+    metrics_.replayed += rows->size();
+  }
+  // What the stall fallback delivered beyond the position (docs/websocket.md): replayed too, with
+  // the position as their cursor, as they went out live.
+  if (!ahead_.empty()) {
+    auto rows = pg_.Query(kReplayAhead, {std::to_string(from.xid), std::to_string(from.id),
+                                         AheadIdsLiteral(), session.user_id()});
+    if (!rows) return false;
+    for (const auto& row : *rows) {
+      session.SendText(
+          RenderEventFrame(FormatCursor(position_), *row[2], row[3], row[4].value_or("{}")));
+    }
+    metrics_.replayed += rows->size();
+  }
   return true;
 }
 
 void Hub::OnNotify(const std::string& channel, const std::string& payload) {
   if (channel == "chatd_events") {
-    int64_t id = 0;
-    try {
-      id = std::stoll(payload);
-    } catch (...) {
-      return;
-    }
-    // Deferred to the end of this read of notifications (or to the next ephemeral frame, which
-    // must not overtake an event committed before it): a burst of events is one query.
-    pending_event_id_ = std::max(pending_event_id_, id);
+    // A payload-free wake-up: deferred to the end of this read of notifications (or to the next
+    // ephemeral frame, which should not overtake an event committed before it), so a burst of
+    // wake-ups is one query.
+    wake_pending_ = true;
     return;
   }
   if (channel == "chatd_ephemeral") {
@@ -233,31 +311,116 @@ void Hub::OnNotify(const std::string& channel, const std::string& payload) {
     }
     std::string exclude;
     if (auto e = doc->root().Find("exclude")) exclude = std::string(e->AsString().value_or(""));
-    DeliverToUsers(users, std::make_shared<const std::string>(frame->Serialize()), exclude);
+    DeliverToUsers(users, std::make_shared<const std::string>(frame->Serialize()), exclude,
+                   std::nullopt);
   }
 }
 
 void Hub::FlushEvents() {
-  if (pending_event_id_ > last_event_id_) CatchUp(pending_event_id_);
-  pending_event_id_ = 0;
+  if (!wake_pending_) return;
+  wake_pending_ = false;
+  ReadEvents();
 }
 
-void Hub::CatchUp(int64_t up_to) {
-  auto rows = pg_.Query(kEventsAfter, {std::to_string(last_event_id_), std::to_string(up_to)});
-  if (!rows) return;  // retried on the next notification or reconnect
+void Hub::ScheduleRead(std::chrono::milliseconds after) {
+  read_timer_.expires_after(after);
+  read_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) ReadEvents();
+  });
+}
+
+std::string Hub::AheadIdsLiteral() const {
+  std::string out = "{";
+  for (const auto& at : ahead_) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(at.id);
+  }
+  out += '}';
+  return out;
+}
+
+void Hub::DeliverEventRow(const EventPosition& at, const std::string& cursor, const Row& row,
+                          size_t kind_col) {
+  auto frame = std::make_shared<const std::string>(RenderEventFrame(
+      cursor, *row[kind_col], row[kind_col + 1], row[kind_col + 2].value_or("{}")));
+  DeliverToUsers(ParseUuidArray(row[kind_col + 3].value_or("{}")), frame, "", at);
+  ++metrics_.events;
+}
+
+void Hub::ReadEvents() {
+  const auto now = std::chrono::steady_clock::now();
+  bool held = false;
+  std::optional<uint64_t> horizon;
+  for (;;) {
+    auto rows =
+        pg_.Query(kEventsAfter, {std::to_string(position_.xid), std::to_string(position_.id)});
+    if (!rows || rows->empty()) {
+      ScheduleRead(kPollEvery);  // retried on the next wake-up, poll or reconnect
+      return;
+    }
+    horizon = ParseXid((*rows)[0][0]);
+    held = (*rows)[0][1].value_or("f") == "t";
+    size_t events = 0;
+    for (const auto& row : *rows) {
+      if (!row[2]) continue;  // the horizon row alone: nothing new below it
+      ++events;
+      EventPosition at{ParseXid(row[2]).value_or(0), ParseId(row[3])};
+      position_ = std::max(position_, at);
+      // Already delivered by the stall fallback: the horizon has now passed it.
+      if (ahead_.erase(at) > 0) continue;
+      DeliverEventRow(at, FormatCursor(at), row, 4);
+    }
+    if (events < static_cast<size_t>(kReadBatch)) break;
+  }
+  // Whatever the fallback delivered that the position has passed is settled.
+  while (!ahead_.empty() && *ahead_.begin() <= position_) ahead_.erase(ahead_.begin());
+
+  // Held events wait for older transactions to end. Look again soon (the transactions that hold
+  // them may write no event and so wake nobody), backing off while the horizon stands still.
+  if (!held) {
+    held_since_.reset();
+    stalled_horizon_.reset();
+    metrics_.stalled_ms = 0;
+    retry_after_ = kRetryFirst;
+    ScheduleRead(kPollEvery);
+    return;
+  }
+  if (horizon != stalled_horizon_) {
+    stalled_horizon_ = horizon;
+    held_since_ = now;
+    retry_after_ = kRetryFirst;
+  } else {
+    retry_after_ = std::min(retry_after_ * 2, kRetryMax);
+  }
+  metrics_.stalled_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - *held_since_).count());
+  if (now - *held_since_ >= kStallAfter && horizon) DeliverAhead(*horizon);
+  ScheduleRead(retry_after_);
+}
+
+void Hub::DeliverAhead(uint64_t horizon) {
+  if (ahead_.size() >= kAheadMax) return;  // bounded: beyond it, events wait for the horizon
+  auto rows = pg_.Query(kEventsAhead, {std::to_string(horizon), AheadIdsLiteral()});
+  if (!rows) return;
+  if (!rows->empty() && ahead_.empty()) {
+    LogWarn("push: the event log's horizon has not moved; delivering committed events ahead of it")
+        .Int("horizon_xid", static_cast<int64_t>(horizon))
+        .Int("stalled_ms", static_cast<int64_t>(metrics_.stalled_ms));
+  }
   for (const auto& row : *rows) {
-    const std::string& id = *row[0];
-    auto frame = std::make_shared<const std::string>(
-        RenderEventFrame(id, *row[1], row[2], row[3].value_or("{}")));
-    DeliverToUsers(ParseUuidArray(row[4].value_or("{}")), frame, "");
-    ++metrics_.events;
-    last_event_id_ = std::max<int64_t>(last_event_id_, std::stoll(id));
+    if (ahead_.size() >= kAheadMax) break;
+    EventPosition at{ParseXid(row[0]).value_or(0), ParseId(row[1])};
+    ahead_.insert(at);
+    // The cursor stays the in-order position: a client that resumes from it gets these again
+    // (at least once) rather than skip what commits behind them.
+    DeliverEventRow(at, FormatCursor(position_), row, 2);
+    ++metrics_.delivered_ahead;
   }
 }
 
 void Hub::DeliverToUsers(const std::vector<std::string>& users,
                          const std::shared_ptr<const std::string>& frame,
-                         const std::string& exclude_user) {
+                         const std::string& exclude_user, std::optional<EventPosition> at) {
   for (const auto& user : users) {
     if (user == exclude_user) continue;
     auto it = by_user_.find(user);
@@ -266,6 +429,9 @@ void Hub::DeliverToUsers(const std::vector<std::string>& users,
     auto sessions = it->second;
     for (auto& weak : sessions) {
       if (auto s = weak.lock()) {
+        // A client that resumed from a cursor this daemon had not reached yet (it was connected
+        // to another one) already has the events up to it.
+        if (at && *at <= s->resumed_at()) continue;
         s->Send(frame);
         ++metrics_.frames_sent;
       }
@@ -328,6 +494,12 @@ std::string RenderPushMetrics(const PushMetrics& m, size_t connections, size_t u
          "Resumes from a cursor older than the kept event log.", m.replays_expired);
   metric("chatd_push_listener_reconnects_total", "counter",
          "Times the LISTEN connection to PostgreSQL was re-established.", m.listener_reconnects);
+  metric("chatd_push_event_horizon_stalled_ms", "gauge",
+         "How long committed events have waited behind an open transaction (0: none wait).",
+         m.stalled_ms);
+  metric("chatd_push_events_delivered_ahead_total", "counter",
+         "Events delivered ahead of a stalled horizon (at least once across a resume).",
+         m.delivered_ahead);
   return out;
 }
 

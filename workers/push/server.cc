@@ -70,7 +70,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       http::Request parsed;  // reuse the API's query decoding
       parsed.query = std::string(query);
       std::string token = parsed.QueryParam("token").value_or("");
-      std::optional<int64_t> cursor = ParseResumeCursor(parsed.QueryParam("cursor").value_or(""));
+      std::optional<ResumeCursor> cursor =
+          ParseResumeCursor(parsed.QueryParam("cursor").value_or(""));
       stream_.expires_never();
       std::make_shared<WsSession>(std::move(stream_), hub_)
           ->Start(std::move(request), std::move(token), cursor);

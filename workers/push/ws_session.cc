@@ -36,7 +36,7 @@ WsSession::~WsSession() {
 }
 
 void WsSession::Start(beast::http::request<beast::http::string_body> request, std::string token,
-                      std::optional<int64_t> cursor) {
+                      std::optional<ResumeCursor> cursor) {
   cursor_ = cursor;
   beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout timeouts{};
@@ -94,16 +94,23 @@ void WsSession::Authenticate(const std::string& token) {
       s->Close(kCloseUnauthorized, "token expired");
     }
   });
-  int64_t ready_cursor =
-      cursor_ && *cursor_ < hub_.latest_cursor() ? *cursor_ : hub_.latest_cursor();
+  // `ready` carries where this connection starts: the client's own cursor when it can resume from
+  // it (and this daemon has reached it), else the daemon's position.
+  EventPosition ready_at = hub_.position();
+  std::optional<EventPosition> from;
+  if (cursor_) from = hub_.ResolveCursor(*cursor_);
+  if (from) {
+    ready_at = std::min(ready_at, *from);
+    resumed_at_ = *from;  // beyond the daemon's position: live events up to it are skipped
+  }
   json::Writer ready;
   ready.StartObject()
       .Field("type", "ready")
       .Field("user_id", user_id_)
-      .Field("cursor", std::to_string(ready_cursor))
+      .Field("cursor", FormatCursor(ready_at))
       .EndObject();
   SendText(ready.Take());
-  if (cursor_ && !hub_.Replay(*this, *cursor_)) {
+  if (cursor_ && (!from || !hub_.Replay(*this, *from))) {
     SendError("CURSOR_EXPIRED", "Some events are too old to replay; reload the conversations.");
   }
 }

@@ -26,6 +26,9 @@
 #include <optional>
 #include <string>
 
+#include "push/client_frame.h"
+#include "push/event_position.h"
+
 namespace chatd::push {
 
 class Hub;
@@ -39,12 +42,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   ~WsSession();
 
   void Start(boost::beast::http::request<boost::beast::http::string_body> request,
-             std::string token, std::optional<int64_t> cursor);
+             std::string token, std::optional<ResumeCursor> cursor);
   void Send(std::shared_ptr<const std::string> frame);
   void SendText(std::string frame) { Send(std::make_shared<const std::string>(std::move(frame))); }
   void Close(uint16_t code, const char* reason);
 
   const std::string& user_id() const { return user_id_; }
+  // The position this connection resumed from (zero when it did not resume).
+  const EventPosition& resumed_at() const { return resumed_at_; }
 
  private:
   void Authenticate(const std::string& token);
@@ -65,7 +70,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool registered_ = false;
   boost::beast::websocket::close_reason close_reason_;
   std::string user_id_;
-  std::optional<int64_t> cursor_;
+  std::optional<ResumeCursor> cursor_;
+  EventPosition resumed_at_;  // the resume cursor's position (zero: none)
   boost::asio::steady_timer auth_timer_;
   boost::asio::steady_timer expiry_timer_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_typing_;

@@ -13,8 +13,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/log.h"
 #include "json/json.h"
 #include "store/assistants_repo.h"
+#include "store/db.h"
 #include "store/sql.h"
 #include "store/statements.h"
 
@@ -123,8 +125,13 @@ constexpr const char* kListByIds = CHATD_CONVERSATION_SELECT_WITH(
 #undef CHATD_CONVERSATION_SELECT_WITH
 #undef CHATD_DEFAULT_ASSISTANT
 
+// locked_after_write: the target list is computed below the row lock (LockRows is the plan's top),
+// so pg_current_xact_id_if_assigned() tells whether the transaction had an xid before this lock;
+// c.xmin equal to it means the transaction created or changed this row itself (a new chat).
 constexpr const char* kLockConversation =
-    "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text "
+    "SELECT c.id::text, c.kind, c.title, c.assistant_id::text, a.name, c.owner_id::text, "
+    "(pg_current_xact_id_if_assigned() IS NOT NULL "
+    "AND c.xmin <> xid(pg_current_xact_id_if_assigned())) AS locked_after_write "
     "FROM conversations c LEFT JOIN assistants a ON a.id = c.assistant_id "
     "WHERE c.id = CAST($1 AS uuid) FOR NO KEY UPDATE OF c";
 
@@ -366,6 +373,11 @@ std::optional<LockedConversation> LockConversation(soci::session& s,
   c.assistant_id = locked.OptionalText(0, 3);
   c.assistant_name = locked.OptionalText(0, 4);
   c.owner_id = locked.Text(0, 5);
+  c.locked_after_write = locked.Bool(0, 6);
+  if (c.locked_after_write) {
+    LogWarn("conversation locked after a write: its events may be delivered out of order")
+        .Str("conversation_id", c.id);
+  }
 
   Rows m = Query(s, kCallerMembership, Params().Text(conversation_id).Text(user_id));
   if (!m.empty()) {
@@ -500,6 +512,7 @@ int64_t EmitEvent(soci::session& s, const std::string& conversation_id, std::str
                   const std::string& payload_json, const std::vector<std::string>& recipients) {
   const std::string kind_s(kind);
   const std::string recipients_literal = UuidArrayLiteral(recipients);
+  NoteEventsWritten();
   Rows rows = Query(
       s, kEmitEvent,
       Params().Text(conversation_id).Text(kind_s).Text(payload_json).Text(recipients_literal));
@@ -511,6 +524,7 @@ int64_t EmitEventToMembers(soci::session& s, const std::string& conversation_id,
                            const std::vector<std::string>& extra) {
   const std::string kind_s(kind);
   const std::string extra_literal = UuidArrayLiteral(extra);
+  NoteEventsWritten();
   Rows rows =
       Query(s, kEmitEventToMembers,
             Params().Text(conversation_id).Text(kind_s).Text(payload_json).Text(extra_literal));
@@ -527,6 +541,7 @@ void EmitEventsToMembers(soci::session& s, const std::string& conversation_id,
   }
   array += "]";
   const std::string kind_s(kind);
+  NoteEventsWritten();
   Query(s, kEmitEventsToMembers, Params().Text(conversation_id).Text(kind_s).Text(array));
 }
 

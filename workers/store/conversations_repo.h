@@ -4,11 +4,13 @@
 //
 // Concurrency rules every writer follows (sql/0001_init.sql explains the why):
 //   * A unit of work that changes a conversation, its members or its messages first locks the
-//     conversation row with LockConversation (SELECT ... FOR NO KEY UPDATE) and only then reads
-//     the membership, so membership checks, seq numbers and event recipients are all taken under
-//     the same lock and are consistent with each other.
-//   * It ends with EmitEvent / EmitEventToMembers as its LAST statement (emit_event takes the
-//     event-log advisory lock and NOTIFYs chatd_events on commit), in the same transaction, so an
+//     conversation row with LockConversation (SELECT ... FOR NO KEY UPDATE), before any write of
+//     its own, and only then reads the membership, so membership checks, seq numbers and event
+//     recipients are all taken under the same lock and are consistent with each other. Locking
+//     before the first write also gives the transaction its xid under the lock, which is what
+//     keeps the event log in the conversation's order (sql/0008); a lock taken after a write is
+//     logged ("conversation locked after a write").
+//   * Its events (EmitEvent / EmitEventToMembers) are written in the same transaction, so an
 //     event exists if and only if its change committed.
 //   * Direct conversations are unique per pair through direct_key: InsertDirectConversation is an
 //     INSERT ... ON CONFLICT DO NOTHING, and the loser of a race finds the winner's row with
@@ -151,6 +153,10 @@ struct LockedConversation {
   std::optional<std::string> caller_role;  // nullopt: the caller is not a member
   bool caller_archived = false;
   PublicUserRecord caller;  // the caller's PublicUser (when a member)
+  // The transaction had written something (had an xid) before it took this lock, and had not
+  // created or changed this conversation itself: its events may be delivered out of the
+  // conversation's order (sql/0008). Logged by LockConversation.
+  bool locked_after_write = false;
   bool is_member() const { return caller_role.has_value(); }
   bool caller_is_owner() const { return caller_role && *caller_role == "owner"; }
 };
@@ -220,10 +226,15 @@ void TouchConversation(soci::session& s, const std::string& conversation_id);
 // Deletes it with its members and messages (ON DELETE CASCADE).
 void DeleteConversation(soci::session& s, const std::string& conversation_id);
 
-// ---- Events (the LAST statement of the writing transaction) -------------------------------------
+// ---- Events ------------------------------------------------------------------------------------
 
-// Appends an event for `recipients` (lowercase UUIDs) and NOTIFYs chatd_events with its id on
-// commit; returns the id (the WebSocket cursor). `kind` is one of the schema's event kinds and
+// The event log's order rule (sql/0008, docs/websocket.md): a transaction that writes events of an
+// existing conversation locks it (LockConversation) before its first write, so that it gets its
+// xid only once it holds the lock; xid order then agrees with that conversation's commit order.
+// The push daemons are woken after the commit (store/db.h, NoteEventsWritten).
+
+// Appends an event for `recipients` (lowercase UUIDs); returns its id (with the transaction's
+// xid, the event's position in the log). `kind` is one of the schema's event kinds and
 // `payload_json` a JSON object: the frame's fields beside "type" and "cursor" (docs/websocket.md;
 // api/render.h builds them).
 int64_t EmitEvent(soci::session& s, const std::string& conversation_id, std::string_view kind,

@@ -9,6 +9,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <utility>
 
 #include "core/log.h"
 
@@ -47,7 +48,19 @@ bool Connected(soci::session& s) {
   return poll(&idle, 1, 0) == 0;
 }
 
+thread_local bool t_events_written = false;
+
+constexpr const char* kSessionBounds = "SET idle_in_transaction_session_timeout = '30s'";
+
 }  // namespace
+
+void NoteEventsWritten() {
+  t_events_written = true;
+}
+
+bool TakeEventsWritten() {
+  return std::exchange(t_events_written, false);
+}
 
 Lease::Lease(Lease&& other) noexcept : db_(other.db_), pos_(other.pos_), session_(other.session_) {
   other.db_ = nullptr;
@@ -89,7 +102,15 @@ Result<Lease> Database::Acquire() {
         if (observer_.on_reconnect) observer_.on_reconnect();
       }
       s.open(soci::postgresql, url_);
-      if (PGconn* conn = NativeConnection(s)) PQsetNoticeProcessor(conn, LogNotice, nullptr);
+      if (PGconn* conn = NativeConnection(s)) {
+        PQsetNoticeProcessor(conn, LogNotice, nullptr);
+        // A bound on how long a session may sit idle inside a transaction (a thread stuck between
+        // statements): the event log's horizon waits for the oldest open write transaction
+        // (sql/0008), and the locks it holds block its conversation. chatd never keeps a
+        // transaction open across an LLM call or any other wait, so 30 s is far beyond any
+        // legitimate use.
+        PQclear(PQexec(conn, kSessionBounds));
+      }
     } catch (const std::exception& e) {
       pool_->give_back(pos);
       LogWarn("database connection failed").Str("error", e.what());
@@ -112,6 +133,13 @@ void Database::GiveBack(size_t pos) {
       PGresult* r = PQexec(conn, "ROLLBACK");
       PQclear(r);
       broken = PQtransactionStatus(conn) != PQTRANS_IDLE;
+    }
+    // The wake-up of the push daemons (sql/0008): after COMMIT, in a transaction of its own that
+    // writes no WAL, so it never waits for a flush nor holds NOTIFY's lock across one. Sent even
+    // when the transaction rolled back (harmless: the daemons then find nothing new).
+    if (TakeEventsWritten() && !broken && !in_tx) {
+      PGresult* r = PQexec(conn, "NOTIFY chatd_events");
+      PQclear(r);
     }
     if (broken) {
       try {

@@ -96,6 +96,12 @@ class Database {
   std::unique_ptr<soci::connection_pool> pool_;
 };
 
+// Events written (store::EmitEvent*) by this thread's current unit of work: the lease that gives
+// its session back then sends the payload-free wake-up NOTIFY chatd_events, after the COMMIT and
+// outside the writing transaction (sql/0008). Take clears the flag.
+void NoteEventsWritten();
+bool TakeEventsWritten();
+
 // The SQLSTATE of a database exception, or "" when it has none.
 std::string SqlState(const std::exception& e);
 

@@ -37,13 +37,37 @@ TEST(ClientFrame, AnythingElseReadsAsNothing) {
   EXPECT_EQ(ParseClientFrame(R"({"type":"auth","token":5})").token, "");
 }
 
-TEST(ResumeCursor, PlainDecimalDigitsOnly) {
-  EXPECT_EQ(ParseResumeCursor("0"), 0);
-  EXPECT_EQ(ParseResumeCursor("1234"), 1234);
-  EXPECT_EQ(ParseResumeCursor("9223372036854775807"), INT64_MAX);
-  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1e3", "0x10", "9223372036854775808"}) {
+TEST(ResumeCursor, XidDotIdInPlainDecimalDigits) {
+  auto c = ParseResumeCursor("7281.1042");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->position, (EventPosition{7281, 1042}));
+  EXPECT_FALSE(c->legacy);
+  EXPECT_EQ(FormatCursor(c->position), "7281.1042");
+  EXPECT_TRUE(ParseResumeCursor("0.0")->position.zero());
+  EXPECT_EQ(ParseResumeCursor("9223372036854775807.9223372036854775807")->position,
+            (EventPosition{static_cast<uint64_t>(INT64_MAX), INT64_MAX}));
+  for (const char* bad :
+       {"", ".", "1.", ".1", "1..2", "1.2.3", "-1.2", "1.-2", "+1.2", " 1.2", "1.2 ", "1,2",
+        "0x1.2", "9223372036854775808.1", "1.9223372036854775808", "18446744073709551616.1"}) {
     EXPECT_FALSE(ParseResumeCursor(bad).has_value()) << bad;
   }
+}
+
+TEST(ResumeCursor, ABareIdIsALegacyCursor) {
+  auto c = ParseResumeCursor("1234");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->legacy);
+  EXPECT_EQ(c->position, (EventPosition{0, 1234}));
+  EXPECT_EQ(ParseResumeCursor("9223372036854775807")->position.id, INT64_MAX);
+  for (const char* bad : {"-1", "+1", " 1", "1 ", "1e3", "0x10", "9223372036854775808"}) {
+    EXPECT_FALSE(ParseResumeCursor(bad).has_value()) << bad;
+  }
+}
+
+TEST(EventPosition, OrdersByXidThenId) {
+  EXPECT_LT((EventPosition{5, 900}), (EventPosition{6, 1}));
+  EXPECT_LT((EventPosition{6, 1}), (EventPosition{6, 2}));
+  EXPECT_EQ((EventPosition{6, 2}), (EventPosition{6, 2}));
 }
 
 }  // namespace
