@@ -2,17 +2,21 @@
 //
 // Covers http::PercentDecode and Request::QueryParam / HasQueryParam (workers/http), the cursor
 // codecs of the lists (store: DecodeConversationCursor, DecodeKeysetCursor, DecodeUsernameCursor,
-// pure functions beside their repositories) and chatd-push's ?cursor= (push/client_frame).
+// pure functions beside their repositories), chatd-push's ?cursor= (push/client_frame) and the
+// API's list parameters (api/query_params: IntQueryParam, LimitQueryParam and the messages list's
+// before_seq / after_seq / "b<seq>"/"a<seq>" cursor).
 // Properties: percent-encoding any bytes and decoding them gives them back; QueryParam finds a
 // parameter exactly when HasQueryParam says it is there; every cursor decoder is the strict
 // inverse its header promises — whatever it accepts, encoding the result gives back the very
-// same text — and what it returns is within the documented bounds.
+// same text — and what it returns is within the documented bounds; a parsed page query is
+// either valid within its bounds or a VALIDATION_ERROR naming only the fields it reads.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "api/query_params.h"
 #include "fuzz_check.h"
 #include "http/http.h"
 #include "json/json.h"
@@ -76,6 +80,39 @@ void CheckCursors(std::string_view text) {
 
 }  // namespace
 
+// The API's list parameters over a request whose query is `query`.
+void CheckListParams(const chatd::http::Request& r) {
+  if (auto limit = chatd::api::LimitQueryParam(r); limit.ok()) {
+    FUZZ_CHECK(*limit >= 1 && *limit <= chatd::api::kMaxListLimit);
+    FUZZ_CHECK(r.HasQueryParam("limit") || *limit == chatd::api::kDefaultListLimit);
+  } else {
+    FUZZ_CHECK(limit.status().field_errors().size() == 1);
+    FUZZ_CHECK(limit.status().field_errors().front().field == "limit");
+  }
+  auto page = chatd::api::ParseMessagePageQuery(r);
+  using Direction = chatd::api::MessagePageQuery::Direction;
+  if (page.ok()) {
+    FUZZ_CHECK(page->limit >= 1 && page->limit <= chatd::api::kMaxListLimit);
+    FUZZ_CHECK(page->seq >= 0);
+    if (page->direction == Direction::kLatest) FUZZ_CHECK(page->seq == 0);
+    if (page->direction == Direction::kBefore)
+      FUZZ_CHECK(page->seq >= 1 || r.HasQueryParam("cursor"));
+    // A cursor it accepted is the list's own form: re-encoding gives the same text.
+    if (auto cursor = r.QueryParam("cursor"); cursor && !cursor->empty()) {
+      FUZZ_CHECK(page->direction != Direction::kLatest);
+      FUZZ_CHECK((page->direction == Direction::kBefore ? "b" : "a") + std::to_string(page->seq) ==
+                 *cursor);
+    }
+  } else {
+    FUZZ_CHECK(!page.status().field_errors().empty());
+    for (const auto& e : page.status().field_errors()) {
+      FUZZ_CHECK(e.field == "limit" || e.field == "before_seq" || e.field == "after_seq" ||
+                 e.field == "cursor");
+      FUZZ_CHECK(!e.message.empty());
+    }
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
@@ -89,6 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (value && name == "cursor") CheckCursors(*value);
   }
   if (auto decoded = chatd::http::PercentDecode(input)) FUZZ_CHECK(decoded->size() <= input.size());
+  CheckListParams(r);
 
   // The input as a value: encoded into a query, it comes back whole.
   FUZZ_CHECK(chatd::http::PercentDecode(PercentEncode(input)) == std::string(input));
@@ -97,5 +135,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(q.QueryParam("cursor") == std::string(input));  // the first value wins
 
   CheckCursors(input);
+  chatd::http::Request page;
+  page.query = "limit=20&cursor=" + PercentEncode(input);
+  CheckListParams(page);
   return 0;
 }

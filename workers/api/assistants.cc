@@ -44,26 +44,17 @@
 namespace chatd::api {
 namespace {
 
-constexpr int kDefaultListLimit = 50;
-constexpr int kMaxListLimit = 100;
-
 struct ListParams {
   int limit = kDefaultListLimit;
   std::string cursor;
 };
 
-// ?limit= (1..100, plain decimal digits) and ?cursor= (validated by the repository).
+// ?limit= (api/query_params.h) and ?cursor= (validated by the repository).
 Result<ListParams> ParseListParams(const http::Request& r) {
   ListParams p;
-  if (auto raw = r.QueryParam("limit")) {
-    bool digits = !raw->empty() && raw->size() <= 3 &&
-                  raw->find_first_not_of("0123456789") == std::string::npos;
-    int value = digits ? std::stoi(*raw) : 0;
-    if (value < 1 || value > kMaxListLimit) {
-      return Status::Invalid("limit", "must be an integer from 1 to 100");
-    }
-    p.limit = value;
-  }
+  auto limit = LimitQueryParam(r);
+  if (!limit.ok()) return limit.status();
+  p.limit = *limit;
   p.cursor = r.QueryParam("cursor").value_or("");
   return p;
 }

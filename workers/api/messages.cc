@@ -32,6 +32,7 @@
 #include "api/handlers.h"
 #include "api/page_cache.h"
 #include "api/principal.h"
+#include "api/query_params.h"
 #include "api/render.h"
 #include "api/reply.h"
 #include "core/log.h"
@@ -413,46 +414,16 @@ Result<http::Response> Stop(Services& services, const http::Request& r) {
 
 Result<http::Response> ListMessages(Services& services, const http::Request& r) {
   // The query is read first, but its errors wait for the caller's identity (401 before 400).
+  auto query = ParseMessagePageQuery(r);
   std::vector<FieldError> errors;
-  auto limit = LimitQueryParam(r);
-  if (!limit.ok()) errors.push_back(limit.status().field_errors().front());
-  auto before = IntQueryParam(r, "before_seq", 1, INT64_MAX);
-  if (!before.ok()) errors.push_back(before.status().field_errors().front());
-  auto after = IntQueryParam(r, "after_seq", 0, INT64_MAX);
-  if (!after.ok()) errors.push_back(after.status().field_errors().front());
-  store::PageDirection direction = store::PageDirection::kLatest;
-  int64_t seq = 0;
-  if (before.ok() && after.ok()) {
-    if (*before && *after) {
-      errors.push_back({"after_seq", "cannot be combined with before_seq"});
-    } else if (*before) {
-      direction = store::PageDirection::kBefore;
-      seq = **before;
-    } else if (*after) {
-      direction = store::PageDirection::kAfter;
-      seq = **after;
-    }
-  }
-  // The cursor is "b<seq>" or "a<seq>": the same thing as before_seq / after_seq.
-  if (auto cursor = r.QueryParam("cursor"); cursor && !cursor->empty()) {
-    bool valid =
-        cursor->size() >= 2 && cursor->size() <= 19 && ((*cursor)[0] == 'b' || (*cursor)[0] == 'a');
-    int64_t value = 0;
-    for (size_t i = 1; valid && i < cursor->size(); ++i) {
-      valid = (*cursor)[i] >= '0' && (*cursor)[i] <= '9' &&
-              !(i == 1 && (*cursor)[i] == '0' && cursor->size() > 2);
-      if (valid) value = value * 10 + ((*cursor)[i] - '0');
-    }
-    if (!valid) {
-      errors.push_back({"cursor", "is not a cursor of this list"});
-    } else if (before.ok() && after.ok() && (*before || *after)) {
-      errors.push_back({"cursor", "cannot be combined with before_seq or after_seq"});
-    } else {
-      direction =
-          (*cursor)[0] == 'b' ? store::PageDirection::kBefore : store::PageDirection::kAfter;
-      seq = value;
-    }
-  }
+  if (!query.ok()) errors = query.status().field_errors();
+  const MessagePageQuery q = query.ok() ? *query : MessagePageQuery{};
+  const store::PageDirection direction =
+      q.direction == MessagePageQuery::Direction::kBefore  ? store::PageDirection::kBefore
+      : q.direction == MessagePageQuery::Direction::kAfter ? store::PageDirection::kAfter
+                                                           : store::PageDirection::kLatest;
+  const int64_t seq = q.seq;
+  const int limit = q.limit;
   auto id = PathId(r, "id");
 
   // A rendered page is reused while the conversation's version holds (api/page_cache.h). With a
@@ -466,7 +437,7 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
           (direction == store::PageDirection::kLatest   ? "/l"
            : direction == store::PageDirection::kBefore ? "/b"
                                                         : "/a") +
-          std::to_string(seq) + "/" + std::to_string(*limit);
+          std::to_string(seq) + "/" + std::to_string(limit);
   }
   const bool compare = cache != nullptr && cache->Has(key);
   std::optional<store::PageVersion> version;
@@ -483,7 +454,7 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
   std::optional<store::MessagePage> page;
   Status st = services.db->Run(
       [&](soci::session& s) -> Status {
-        auto p = store::ListMessages(s, *id, me->user_id, direction, seq, *limit);
+        auto p = store::ListMessages(s, *id, me->user_id, direction, seq, limit);
         if (!p.ok()) return p.status();
         page = std::move(*p);
         return Status::Ok();

@@ -122,30 +122,6 @@ std::string ConversationEventPayload(const store::ConversationRecord& conversati
   return w.Take();
 }
 
-Result<std::optional<int64_t>> IntQueryParam(const http::Request& request, std::string_view name,
-                                             int64_t min, int64_t max) {
-  std::optional<std::string> raw = request.QueryParam(name);
-  if (!raw) {
-    if (!request.HasQueryParam(name)) return std::optional<int64_t>();
-    raw = std::string();
-  }
-  int64_t value = 0;
-  const char* begin = raw->data();
-  const char* end = begin + raw->size();
-  auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (raw->empty() || ec != std::errc() || ptr != end || value < min || value > max) {
-    return Status::Invalid(std::string(name), "must be an integer from " + std::to_string(min) +
-                                                  " to " + std::to_string(max));
-  }
-  return std::optional<int64_t>(value);
-}
-
-Result<int> LimitQueryParam(const http::Request& request) {
-  auto limit = IntQueryParam(request, "limit", 1, kMaxListLimit);
-  if (!limit.ok()) return limit.status();
-  return static_cast<int>(limit->value_or(kDefaultListLimit));
-}
-
 void WriteAssistant(json::Writer& w, const store::Assistant& a) {
   w.StartObject()
       .Field("id", a.id)

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/query_params.h"  // the lists' query parameters, used beside the writers
 #include "http/http.h"
 #include "json/json.h"
 #include "store/api_keys_repo.h"
@@ -75,17 +76,5 @@ struct ConversationEventFields {
 // per value of that flag among the recipients).
 std::string ConversationEventPayload(const store::ConversationRecord& conversation,
                                      const ConversationEventFields& fields);
-
-// ---- Lists -------------------------------------------------------------------------------------
-
-inline constexpr int kDefaultListLimit = 50;
-inline constexpr int kMaxListLimit = 100;
-
-// ?name= as a decimal integer in [min, max]; nullopt when absent; VALIDATION_ERROR on field `name`
-// for anything else (an empty value, a sign where min >= 0, garbage, out of range).
-Result<std::optional<int64_t>> IntQueryParam(const http::Request& request, std::string_view name,
-                                             int64_t min, int64_t max);
-// ?limit= (1..100, default 50).
-Result<int> LimitQueryParam(const http::Request& request);
 
 }  // namespace chatd::api
