@@ -43,6 +43,7 @@
 #include "api/principal.h"
 #include "api/render.h"
 #include "api/reply.h"
+#include "chat/reply_state.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "json/json.h"
@@ -623,7 +624,7 @@ Result<std::string> StoreExchange(soci::session& s, const Principal& me,
     store::FinishedReply done;
     done.message_id = m.id;
     done.content = content;
-    done.status = "complete";
+    done.status = std::string(chat::StateName(chat::ReplyState::kComplete));
     done.model = p.request.model;
     if (final) {
       done.prompt_tokens = prompt_tokens;

@@ -8,45 +8,6 @@
 
 namespace chatd::api {
 
-void WritePublicUser(json::Writer& w, const store::PublicUserRecord& user) {
-  w.StartObject()
-      .Field("id", user.id)
-      .Field("username", user.username)
-      .Field("display_name", user.display_name)
-      .EndObject();
-}
-
-void WriteMessage(json::Writer& w, const store::MessageRecord& m) {
-  w.StartObject()
-      .Field("id", m.id)
-      .Field("conversation_id", m.conversation_id)
-      .Field("seq", static_cast<int64_t>(m.seq))
-      .Field("role", m.role)
-      .Key("sender");
-  if (m.sender) {
-    WritePublicUser(w, *m.sender);
-  } else {
-    w.Null();
-  }
-  w.Field("content", m.content)
-      .Field("status", m.status)
-      .Field("client_message_id", m.client_message_id)
-      .Field("model", m.model)
-      .Key("usage");
-  if (m.prompt_tokens || m.completion_tokens) {
-    w.StartObject()
-        .Field("prompt_tokens", static_cast<int64_t>(m.prompt_tokens.value_or(0)))
-        .Field("completion_tokens", static_cast<int64_t>(m.completion_tokens.value_or(0)))
-        .EndObject();
-  } else {
-    w.Null();
-  }
-  // Stored JSON arrays (jsonb, CHECKed to be arrays), inserted verbatim.
-  w.Key("sources").Raw(m.sources_json);
-  w.Key("flags").Raw(m.flags_json);
-  w.Field("created_at", m.created_at).EndObject();
-}
-
 void WriteConversation(json::Writer& w, const store::ConversationRecord& c) {
   w.StartObject()
       .Field("id", c.id)
@@ -91,18 +52,6 @@ std::string MessageJson(const store::MessageRecord& message) {
 std::string ConversationJson(const store::ConversationRecord& conversation) {
   json::Writer w;
   WriteConversation(w, conversation);
-  return w.Take();
-}
-
-std::string MessageEventPayload(const store::MessageRecord& message) {
-  json::Writer w;
-  w.StartObject()
-      .Field("conversation_id", message.conversation_id)
-      .Field("message_id", message.id)
-      .Field("seq", static_cast<int64_t>(message.seq))
-      .Key("message");
-  WriteMessage(w, message);
-  w.EndObject();
   return w.Take();
 }
 

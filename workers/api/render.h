@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api/query_params.h"  // the lists' query parameters, used beside the writers
+#include "chat/payloads.h"
 #include "http/http.h"
 #include "json/json.h"
 #include "store/api_keys_repo.h"
@@ -29,12 +30,10 @@
 
 namespace chatd::api {
 
-// {id, username, display_name}
-void WritePublicUser(json::Writer& w, const store::PublicUserRecord& user);
-
-// {id, conversation_id, seq, role, sender: PublicUser|null, content, status, client_message_id,
-//  model, usage: {prompt_tokens, completion_tokens}|null, sources: [...], flags: [...], created_at}
-void WriteMessage(json::Writer& w, const store::MessageRecord& message);
+// PublicUser and Message: the chat module writes them into events, and responses use the very
+// same functions (chat/payloads.h).
+using chat::WriteMessage;
+using chat::WritePublicUser;
 
 // {id, kind, title, assistant_id, assistant: {id, name}|null, owner_id, members: [PublicUser +
 //  {role}], archived, created_at, updated_at, last_message: Message|null}
@@ -64,7 +63,7 @@ std::string ConversationJson(const store::ConversationRecord& conversation);
 // reader acting on ids needs), then the rendered object as of the event.
 
 // {"conversation_id", "message_id", "seq", "message": Message} (message.created / .updated).
-std::string MessageEventPayload(const store::MessageRecord& message);
+using chat::MessageEventPayload;
 
 struct ConversationEventFields {
   std::string actor_id;                // whose request caused it

@@ -12,6 +12,8 @@
 #include "api/conversation_events.h"
 #include "api/render.h"
 #include "api/reply_bus.h"
+#include "chat/replies.h"
+#include "chat/reply_state.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "llm/context.h"
@@ -45,40 +47,43 @@ void EmitTitleChanged(soci::session& s, const std::string& conversation_id,
                         members);
 }
 
-// The final state of a reply from what the provider returned.
-store::FinishedReply Outcome(const PreparedReply& p, const llm::ChatResult& result) {
-  store::FinishedReply f;
-  f.message_id = p.reply.id;
-  f.content = result.text;
-  f.model = !result.model.empty() ? result.model.substr(0, store::kMaxAssistantModelChars)
+// What ended the reply (chat/reply_state.h) and what it had produced, from the provider's result.
+chat::ReplyOutcome Outcome(const PreparedReply& p, const llm::ChatResult& result) {
+  chat::ReplyOutcome o;
+  o.message_id = p.reply.id;
+  o.conversation_id = p.conversation_id;
+  o.content = result.text;
+  o.model = !result.model.empty() ? result.model.substr(0, store::kMaxAssistantModelChars)
                                   : p.reply.model.value_or(p.request.model);
-  f.sources_json = p.sources_json;
+  o.sources_json = p.sources_json;
   if (result.ok()) {
-    f.status = "complete";
+    o.event = chat::ReplyEvent::kCompleted;
   } else if (result.error == llm::ErrorKind::kAborted) {
-    f.status = "interrupted";
+    o.event = chat::ReplyEvent::kStopped;  // a stop from any device, or this worker's shutdown
   } else {
-    f.status = "failed";
-    f.error_code = std::string(ErrorCodeName(result.ToStatus().code()));
+    o.event = chat::ReplyEvent::kUpstreamFailed;
+    o.error_code = std::string(ErrorCodeName(result.ToStatus().code()));
   }
   if (result.usage.reported) {
-    f.prompt_tokens = result.usage.prompt_tokens;
-    f.completion_tokens = result.usage.completion_tokens;
-  } else if (f.status != "failed" || !result.text.empty()) {
+    o.prompt_tokens = result.usage.prompt_tokens;
+    o.completion_tokens = result.usage.completion_tokens;
+  } else if (o.event != chat::ReplyEvent::kUpstreamFailed || !result.text.empty()) {
     // Not reported (an aborted stream, a provider that does not say): estimated, so the quota
     // still counts what was most likely billed.
-    f.prompt_tokens = p.estimated_prompt_tokens;
-    f.completion_tokens = llm::EstimateTokens(result.text);
+    o.prompt_tokens = p.estimated_prompt_tokens;
+    o.completion_tokens = llm::EstimateTokens(result.text);
   }
-  return f;
+  return o;
 }
 
-// Step 3: one transaction. Retried a few times (the database may blip); a retry after a commit
-// whose answer was lost finds the reply no longer streaming and records nothing twice.
+// Step 3: chat::FinishReply's one transaction. Retried a few times (the database may blip); a
+// retry after a commit whose answer was lost finds the reply no longer streaming and records
+// nothing twice.
 constexpr auto kStoreOutcomeDeadline = std::chrono::seconds(30);
 
 std::optional<store::MessageRecord> StoreOutcome(Services& services, const PreparedReply& p,
-                                                 const store::FinishedReply& f, bool* vanished) {
+                                                 const chat::ReplyOutcome& outcome,
+                                                 bool* vanished) {
   std::optional<store::MessageRecord> stored;
   *vanished = false;
   // Retried for as long as a database failover takes (a replica promoted, sessions reconnecting:
@@ -88,34 +93,23 @@ std::optional<store::MessageRecord> StoreOutcome(Services& services, const Prepa
   const auto deadline = std::chrono::steady_clock::now() + kStoreOutcomeDeadline;
   for (int attempt = 0;; ++attempt) {
     Status st = services.db->Run([&](soci::session& s) -> Status {
-      soci::transaction tx(s);
-      // Recipients of message.updated are taken under the conversation's row lock.
-      auto locked = store::LockConversation(s, p.conversation_id, p.user_id);
-      stored = store::FinishReply(s, f);
-      store::FinishGeneration(s, f.message_id);
-      bool gone = !stored && !store::FindMessage(s, p.conversation_id, f.message_id);
-      if (stored || (gone && attempt == 0)) {
-        store::RecordUsage(s, p.user_id, 1, f.prompt_tokens.value_or(0),
-                           f.completion_tokens.value_or(0));
-      }
-      if (stored && locked) {
-        store::EmitEventToMembers(s, p.conversation_id, "message.updated",
-                                  MessageEventPayload(*stored));
-      }
-      tx.commit();
-      if (!stored && !gone) stored = store::FindMessage(s, p.conversation_id, f.message_id);
-      *vanished = gone;
+      chat::FinishedReply finished = chat::FinishReply(s, outcome, p.user_id, attempt == 0);
+      stored = std::move(finished.stored);
+      *vanished = finished.vanished;
+      // Finished elsewhere meanwhile (a retry after a lost commit answer, or gc): as it is now.
+      if (!stored && !*vanished) stored = store::FindMessage(s, p.conversation_id, p.reply.id);
       return Status::Ok();
     });
     if (st.ok()) return stored;
     if (std::chrono::steady_clock::now() >= deadline) break;
     LogWarn("storing a finished reply failed; retrying")
-        .Str("message_id", f.message_id)
+        .Str("message_id", outcome.message_id)
         .Int("attempt", attempt + 1)
         .Str("error", st.detail());
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(250 * (attempt + 1), 2000)));
   }
-  LogError("could not store a finished reply; gc will finish it").Str("message_id", f.message_id);
+  LogError("could not store a finished reply; gc will finish it")
+      .Str("message_id", outcome.message_id);
   return std::nullopt;
 }
 
@@ -451,13 +445,17 @@ void RunReply(Services& services, PreparedReply p, const http::Request& request,
   }
   if (bus) bus->Finish(p.reply.id);
 
-  store::FinishedReply outcome = Outcome(p, result);
+  const chat::ReplyOutcome outcome = Outcome(p, result);
+  const bool failed = outcome.event == chat::ReplyEvent::kUpstreamFailed;
   {
-    LogLine log = outcome.status == "failed" ? LogWarn("reply failed") : LogInfo("reply finished");
+    LogLine log = failed ? LogWarn("reply failed") : LogInfo("reply finished");
     log.Str("request_id", request.request_id)
         .Str("conversation_id", p.conversation_id)
         .Str("message_id", p.reply.id)
-        .Str("status", outcome.status)
+        .Str(
+            "status",
+            std::string(chat::StateName(chat::NextState(chat::ReplyState::kStreaming, outcome.event)
+                                            .value_or(chat::ReplyState::kFailed))))
         .Str("model", outcome.model)
         .Int("attempts", result.attempts)
         .Int("prompt_tokens", outcome.prompt_tokens.value_or(0))
@@ -477,7 +475,7 @@ void RunReply(Services& services, PreparedReply p, const http::Request& request,
   bool vanished = false;
   std::optional<store::MessageRecord> stored = StoreOutcome(services, p, outcome, &vanished);
   Status failure;
-  if (outcome.status == "failed") {
+  if (failed) {
     failure = result.ToStatus();
     if (failure.ok()) {
       failure = Status(ErrorCode::kLlmUnavailable,
@@ -489,7 +487,7 @@ void RunReply(Services& services, PreparedReply p, const http::Request& request,
   }
 
   Answer(request, writer, answer, p, client_here, failure, stored);
-  if (stored && stored->status == "complete" && p.auto_title &&
+  if (stored && chat::ParseState(stored->status) == chat::ReplyState::kComplete && p.auto_title &&
       !services.config->title_model.empty()) {
     writer.End();  // the client does not wait for the title (it arrives as conversation.updated)
     RetitleWithModel(services, p);

@@ -21,7 +21,7 @@
 #include <cstdio>
 
 #include "api/conversation_events.h"
-#include "api/render.h"
+#include "chat/replies.h"
 #include "cli/commands.h"
 #include "store/conversations_repo.h"
 #include "store/generations_repo.h"
@@ -57,33 +57,6 @@ int64_t DeleteIdleGuests(soci::session& session, int64_t idle_seconds) {
   }
 }
 
-int64_t FinishOrphanedReplies(soci::session& session) {
-  constexpr int kBatch = 100;
-  int64_t total = 0;
-  for (;;) {
-    soci::transaction tx(session);
-    std::vector<store::OrphanedReply> orphans =
-        store::LockOrphanedReplies(session, store::kStaleAfterSeconds, kBatch);
-    for (const store::OrphanedReply& o : orphans) {
-      store::FinishedReply f;
-      f.message_id = o.message_id;
-      f.content = o.content;
-      f.status = "interrupted";
-      f.model = o.model;
-      f.sources_json = o.sources_json;
-      std::optional<store::MessageRecord> stored = store::FinishReply(session, f);
-      store::FinishGeneration(session, o.message_id);
-      if (stored) {
-        store::EmitEventToMembers(session, o.conversation_id, "message.updated",
-                                  api::MessageEventPayload(*stored));
-        ++total;
-      }
-    }
-    tx.commit();
-    if (static_cast<int>(orphans.size()) < kBatch) return total;
-  }
-}
-
 }  // namespace
 
 int Gc(const EnvLookup& env) {
@@ -97,7 +70,8 @@ int Gc(const EnvLookup& env) {
     int64_t guests = DeleteIdleGuests(session, config->guest_ttl.count());
     int64_t tokens = store::RefreshTokensRepo(session).DeleteDead();
     int64_t failures = store::LoginThrottle(session).DeleteStale();
-    int64_t orphans = FinishOrphanedReplies(session);
+    int64_t orphans =
+        chat::FinishOrphanedReplies(session, store::kStaleAfterSeconds, /*batch=*/100);
     int64_t completions = store::DeleteStaleCompletions(session);
     std::printf(
         "deleted %lld idle guest%s, %lld refresh token%s, %lld login-failure record%s; "
