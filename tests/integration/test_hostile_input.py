@@ -56,6 +56,10 @@ PATH_ROUTES = [
     ("POST", "/api/v1/conversations/{id}/stop", None),
     ("DELETE", "/api/v1/keys/{id}", None),
     ("GET", "/api/v1/conversations/{id}/export", None),
+    ("POST", "/api/v1/conversations/{id}/shares", None),
+    ("GET", "/api/v1/conversations/{id}/shares", None),
+    ("DELETE", "/api/v1/shares/{id}", None),
+    ("GET", "/api/v1/shared/{token}", None),
 ]
 
 

@@ -1,5 +1,6 @@
 // GET /conversations/{id}/export?format=json|markdown: a conversation taken out, to keep, to move
-// or to show someone; GET /export: the caller's whole data as one archive (below).
+// or to show someone; GET /export: the caller's whole data as one archive; and share links, a
+// conversation shown to anyone with the link (below).
 //
 //   * json (the default): {"schema": "chatd.conversation", "version": 1, "exported_at",
 //     "conversation": Conversation, "messages": [Message, ...]} — complete: every message in seq
@@ -24,6 +25,7 @@
 #include "api/handlers.h"
 #include "api/principal.h"
 #include "api/render.h"
+#include "auth/tokens.h"
 #include "core/text.h"
 #include "json/json.h"
 #include "store/api_keys_repo.h"
@@ -32,6 +34,7 @@
 #include "store/documents_repo.h"
 #include "store/limits_repo.h"
 #include "store/messages_repo.h"
+#include "store/shares_repo.h"
 
 namespace chatd::api {
 namespace {
@@ -299,6 +302,187 @@ Result<http::Response> ExportAccount(Services& services, const http::Request& r)
   return response;
 }
 
+// ---- Share links -------------------------------------------------------------------------------
+//
+// POST /conversations/{id}/shares (the owner; body {} or none) renders the conversation's messages
+// as they are now — names and messages only: display names, no ids, usernames or addresses —
+// into a snapshot stored with a random token (store/shares_repo.h, sql/0009); GET
+// /conversations/{id}/shares lists the caller's links of it; DELETE /shares/{id} revokes one;
+// GET /shared/{token} (no authentication) answers the snapshot, marked noindex and never cached
+// (a revoked link is 404 at once). A reply still streaming is left out (its text is not final);
+// at most kMaxShareMessages messages (413 past it).
+
+constexpr size_t kMaxShareMessages = 5000;
+
+void WriteShare(json::Writer& w, const store::ShareRecord& share) {
+  w.StartObject()
+      .Field("id", share.id)
+      .Field("conversation_id", share.conversation_id)
+      .Field("title", share.title)
+      .Field("url", "/s/" + share.token)
+      .Field("message_count", share.message_count)
+      .Field("created_at", share.created_at)
+      .EndObject();
+}
+
+// {"title", "created_at", "assistant": {"name"}|null, "messages": [{"role", "sender":
+// {"display_name"}|null, "content", "status", "created_at", "sources"}]}
+std::string SharedSnapshot(const store::ConversationRecord& c,
+                           const std::vector<store::MessageRecord>& messages,
+                           const std::string& title, const std::string& created_at) {
+  json::Writer w;
+  w.StartObject().Field("title", title).Field("created_at", created_at).Key("assistant");
+  if (c.assistant) {
+    w.StartObject().Field("name", c.assistant->name).EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("messages").StartArray();
+  for (const auto& m : messages) {
+    w.StartObject().Field("role", m.role).Key("sender");
+    if (m.role == "user") {
+      w.StartObject().Field("display_name", SenderName(m, c)).EndObject();
+    } else {
+      w.Null();
+    }
+    w.Field("content", m.content).Field("status", m.status).Field("created_at", m.created_at);
+    w.Key("sources").Raw(m.sources_json);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
+std::optional<std::string> ConversationPathId(const http::Request& r) {
+  std::string_view raw = r.PathParam("id");
+  if (!json::IsUuid(raw)) return std::nullopt;
+  return AsciiLower(raw);
+}
+
+Result<http::Response> CreateShareLink(Services& services, const http::Request& r) {
+  auto me = Authenticate(r, services);
+  if (!me.ok()) return me.status();
+  if (!r.body.empty() || r.body_too_large) {
+    auto body = ParseJsonBody(r);
+    if (!body.ok()) return body.status();
+    json::ObjectReader reader(body->root());
+    if (Status valid = reader.Finish(); !valid.ok()) return valid;
+  }
+  auto id = ConversationPathId(r);
+  if (!id) return Status::NotFound("This conversation does not exist.");
+  std::optional<store::ShareRecord> share;
+  Status st = services.db->Run([&](soci::session& s) -> Status {
+    soci::transaction tx(s);
+    // Under the conversation's lock no message can be added meanwhile: the snapshot is one moment.
+    auto locked = store::LockConversation(s, *id, me->user_id);
+    if (!locked || !locked->is_member())
+      return Status::NotFound("This conversation does not exist.");
+    if (!locked->caller_is_owner()) {
+      return Status(ErrorCode::kForbidden, "Only the conversation's owner can share it.");
+    }
+    std::optional<store::ConversationRecord> conversation;
+    std::vector<store::MessageRecord> messages;
+    size_t budget = kMaxShareMessages + 1000;  // streaming replies are dropped below
+    if (Status loaded = LoadConversation(s, *id, me->user_id, &conversation, &messages, &budget);
+        !loaded.ok()) {
+      return loaded.code() == ErrorCode::kPayloadTooLarge
+                 ? Status(ErrorCode::kPayloadTooLarge,
+                          "This conversation is too long to share (at most " +
+                              std::to_string(kMaxShareMessages) + " messages).")
+                 : loaded;
+    }
+    std::erase_if(messages, [](const store::MessageRecord& m) { return m.status == "streaming"; });
+    if (messages.size() > kMaxShareMessages) {
+      return Status(ErrorCode::kPayloadTooLarge,
+                    "This conversation is too long to share (at most " +
+                        std::to_string(kMaxShareMessages) + " messages).");
+    }
+    const std::string display = DisplayTitle(*conversation, me->user_id);
+    const std::string title(PrefixChars(display, 300));
+    store::NewShareRow row;
+    row.conversation_id = *id;
+    row.owner_id = me->user_id;
+    row.token = auth::NewRefreshToken();
+    row.title = title.empty() ? "Conversation" : title;
+    row.message_count = static_cast<int64_t>(messages.size());
+    row.snapshot_json = SharedSnapshot(*conversation, messages, row.title, NowRfc3339());
+    auto created = store::CreateShare(s, row);
+    if (!created.ok()) return created.status();
+    share = std::move(*created);
+    tx.commit();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  json::Writer w;
+  WriteShare(w, *share);
+  return http::Response::Json(201, w.Take());
+}
+
+Result<http::Response> ListShareLinks(Services& services, const http::Request& r) {
+  auto me = Authenticate(r, services);
+  if (!me.ok()) return me.status();
+  auto id = ConversationPathId(r);
+  if (!id) return Status::NotFound("This conversation does not exist.");
+  std::vector<store::ShareRecord> shares;
+  Status st = services.db->Run(
+      [&](soci::session& s) -> Status {
+        if (!store::FindConversation(s, *id, me->user_id)) {
+          return Status::NotFound("This conversation does not exist.");
+        }
+        shares = store::ListShares(s, *id, me->user_id);
+        return Status::Ok();
+      },
+      /*idempotent=*/true);
+  if (!st.ok()) return st;
+  json::Writer w;
+  w.StartObject().Key("items").StartArray();
+  for (const auto& share : shares) WriteShare(w, share);
+  w.EndArray().EndObject();
+  return http::Response::Json(200, w.Take());
+}
+
+Result<http::Response> RevokeShareLink(Services& services, const http::Request& r) {
+  auto me = Authenticate(r, services);
+  if (!me.ok()) return me.status();
+  std::string_view raw = r.PathParam("id");
+  if (!json::IsUuid(raw)) return Status::NotFound("This share link does not exist.");
+  const std::string id = AsciiLower(raw);
+  bool deleted = false;
+  Status st = services.db->Run([&](soci::session& s) -> Status {
+    deleted = store::DeleteShare(s, me->user_id, id);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (!deleted) return Status::NotFound("This share link does not exist.");
+  http::Response response;
+  response.status = 204;
+  return response;
+}
+
+// Anyone with the link: no authentication, and nothing beyond the snapshot.
+Result<http::Response> GetShared(Services& services, const http::Request& r) {
+  std::string_view token = r.PathParam("token");
+  const bool well_formed =
+      token.size() == 43 && token.find_first_not_of(
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+                                "tuvwxyz0123456789_-") == std::string_view::npos;
+  if (!well_formed) return Status::NotFound("This link was removed or never existed.");
+  std::optional<store::SharedSnapshot> shared;
+  Status st = services.db->Run(
+      [&](soci::session& s) -> Status {
+        shared = store::FindShared(s, std::string(token));
+        return Status::Ok();
+      },
+      /*idempotent=*/true);
+  if (!st.ok()) return st;
+  if (!shared) return Status::NotFound("This link was removed or never existed.");
+  auto response = http::Response::Json(200, std::move(shared->snapshot_json));
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.headers.emplace_back("X-Robots-Tag", "noindex, nofollow");
+  response.headers.emplace_back("Referrer-Policy", "no-referrer");
+  return response;
+}
+
 }  // namespace
 
 void RegisterExportRoutes(http::Router& router, Services* services) {
@@ -307,6 +491,17 @@ void RegisterExportRoutes(http::Router& router, Services* services) {
              }));
   router.Add("GET", "/api/v1/conversations/{id}/export",
              JsonHandler([services](const http::Request& r) { return Export(*services, r); }));
+  router.Add(
+      "POST", "/api/v1/conversations/{id}/shares",
+      JsonHandler([services](const http::Request& r) { return CreateShareLink(*services, r); }));
+  router.Add(
+      "GET", "/api/v1/conversations/{id}/shares",
+      JsonHandler([services](const http::Request& r) { return ListShareLinks(*services, r); }));
+  router.Add("DELETE", "/api/v1/shares/{id}", JsonHandler([services](const http::Request& r) {
+               return RevokeShareLink(*services, r);
+             }));
+  router.Add("GET", "/api/v1/shared/{token}",
+             JsonHandler([services](const http::Request& r) { return GetShared(*services, r); }));
 }
 
 }  // namespace chatd::api
