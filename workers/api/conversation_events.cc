@@ -60,4 +60,14 @@ void AnnounceAssistantChange(soci::session& s, const std::vector<std::string>& c
   }
 }
 
+void EmitChatCreated(soci::session& s, const std::string& conversation_id,
+                     const std::string& actor_id) {
+  auto snapshot = store::LoadConversationSnapshot(s, conversation_id);
+  if (!snapshot) return;
+  std::vector<std::string> members;
+  for (const auto& m : snapshot->members) members.push_back(m.user.id);
+  store::EmitEvent(s, conversation_id, "conversation.created",
+                   ConversationEventPayload(*snapshot, {actor_id, std::nullopt, {}}), members);
+}
+
 }  // namespace chatd::api

@@ -29,6 +29,11 @@ void EmitConversationEvent(soci::session& s, const store::ConversationRecord& sn
                            std::string_view kind, const ConversationEventFields& fields,
                            const std::vector<std::string>& recipients);
 
+// conversation.created to the members of a conversation this transaction created with its
+// members (POST /chat, an import): rendered as it stands now.
+void EmitChatCreated(soci::session& s, const std::string& conversation_id,
+                     const std::string& actor_id);
+
 // Before a user is deleted (chatctl user delete, guest gc): tells the other members of each
 // conversation the user is in what the deletion does to it. The conversations it owns go with it
 // (the schema's cascade): conversation.deleted to their other members. From the others it is

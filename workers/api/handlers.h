@@ -19,6 +19,7 @@ void RegisterChatRoutes(http::Router& router, Services* services);          // c
 void RegisterUsageRoutes(http::Router& router, Services* services);         // usage.cc
 void RegisterAdminRoutes(http::Router& router, Services* services);         // admin.cc
 void RegisterExportRoutes(http::Router& router, Services* services);        // export.cc
+void RegisterImportRoutes(http::Router& router, Services* services);        // import.cc
 void RegisterKeyRoutes(http::Router& router, Services* services);           // keys.cc
 void RegisterOpenAiRoutes(http::Router& router, Services* services);        // openai_compat.cc
 void RegisterTestRoutes(http::Router& router, Services* services);          // testing.cc

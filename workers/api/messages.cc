@@ -29,6 +29,7 @@
 #include <cstdint>
 
 #include "api/common.h"
+#include "api/conversation_events.h"
 #include "api/handlers.h"
 #include "api/page_cache.h"
 #include "api/principal.h"
@@ -95,17 +96,6 @@ std::optional<AssistantTurn> AssistantToAnswer(const store::LockedConversation& 
     return AssistantTurn{*c.assistant_id};
   }
   return std::nullopt;
-}
-
-// conversation.created for a chat created by POST /chat (its one member: the caller).
-void EmitChatCreated(soci::session& s, const std::string& conversation_id,
-                     const std::string& actor_id) {
-  auto snapshot = store::LoadConversationSnapshot(s, conversation_id);
-  if (!snapshot) return;
-  std::vector<std::string> members;
-  for (const auto& m : snapshot->members) members.push_back(m.user.id);
-  store::EmitEvent(s, conversation_id, "conversation.created",
-                   ConversationEventPayload(*snapshot, {actor_id, std::nullopt, {}}), members);
 }
 
 // Stores a user message (sanitized `content`) from `me` in the conversation, idempotently per

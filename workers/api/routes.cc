@@ -19,6 +19,7 @@ http::Router BuildRouter(Services* services) {
   RegisterUsageRoutes(router, services);
   RegisterAdminRoutes(router, services);
   RegisterExportRoutes(router, services);
+  RegisterImportRoutes(router, services);
   RegisterKeyRoutes(router, services);
   RegisterOpenAiRoutes(router, services);
   RegisterTestRoutes(router, services);

@@ -56,8 +56,9 @@ struct Hooks {
   // Application counters and gauges exposed in /metrics; App code updates them through
   // Scoreboard::Get()->AddAppMetric(index, delta), index = position in this list.
   std::vector<AppMetricSpec> app_metrics;
-  // Bodies larger than this are not read (the request gets 413 from the app).
-  size_t max_body_bytes = 2 * 1024 * 1024 + 64 * 1024;
+  // Bodies larger than this are not read (the request gets 413 from the app). The largest body
+  // chatd takes is an import (8 MiB); nginx bounds every other location far lower.
+  size_t max_body_bytes = 8 * 1024 * 1024 + 64 * 1024;
 };
 
 // Runs the master until it stops; returns the process exit code. `config` is the already
