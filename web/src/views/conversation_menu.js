@@ -1,11 +1,12 @@
 // The actions on one conversation (the "⋯" menu of the chat header and of sidebar rows): rename,
-// members, export (Markdown or JSON, downloaded as a file), archive / unarchive, delete (owner)
-// or leave (anyone else). Each one calls the API;
+// members, share links (owner: share_dialog.js), export (Markdown or JSON, downloaded as a file),
+// archive / unarchive, delete (owner) or leave (anyone else). Each one calls the API;
 // the views change when the answer (or its live event) arrives.
 import { el, icon, replaceChildren } from "../dom.js";
 import { friendlyMessage } from "../errors.js";
 import { conversationTitle } from "../conversations.js";
 import { confirmDialog, openDialog, promptDialog, toast } from "./dialog.js";
+import { shareDialog } from "./share_dialog.js";
 import { userSearch } from "./usersearch.js";
 
 export function conversationMenu(ctx, getConv, { compact = false } = {}) {
@@ -44,6 +45,7 @@ export function conversationMenu(ctx, getConv, { compact = false } = {}) {
     replaceChildren(menu, 
       c.kind !== "direct" ? item("Rename…", () => renameConversation(ctx, c)) : null,
       c.kind !== "assistant" ? item("Members…", () => membersDialog(ctx, c.id)) : null,
+      owner || c.owner_id === undefined ? item("Share…", () => shareDialog(ctx, c)) : null,
       item("Export as Markdown", () => exportConversation(ctx, c, "markdown")),
       item("Export as JSON", () => exportConversation(ctx, c, "json")),
       item(c.archived ? "Unarchive" : "Archive", () => setArchived(ctx, c, !c.archived)),
