@@ -53,6 +53,7 @@ PATH_ROUTES = [
     ("GET", "/api/v1/conversations/{id}/messages", None),
     ("POST", "/api/v1/conversations/{id}/messages", {"content": "hi"}),
     ("POST", "/api/v1/conversations/{id}/messages/{mid}/regenerate", None),
+    ("PATCH", "/api/v1/conversations/{id}/messages/{mid}", {"content": "edited"}),
     ("POST", "/api/v1/conversations/{id}/stop", None),
     ("DELETE", "/api/v1/keys/{id}", None),
     ("GET", "/api/v1/conversations/{id}/export", None),

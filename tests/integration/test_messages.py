@@ -17,7 +17,7 @@ from harness import Stack, create_user, wait_until
 
 API = "/api/v1"
 MESSAGE_KEYS = {"id", "conversation_id", "seq", "role", "sender", "content", "status", "client_message_id",
-                "model", "usage", "sources", "flags", "created_at"}
+                "model", "usage", "sources", "flags", "created_at", "edited_at"}
 
 
 class Listener:

@@ -36,6 +36,7 @@
 #include "api/query_params.h"
 #include "api/render.h"
 #include "api/reply.h"
+#include "chat/messages.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "llm/injection.h"
@@ -476,6 +477,33 @@ Result<http::Response> ListMessages(Services& services, const http::Request& r) 
   return http::Response::Json(200, std::move(body));
 }
 
+// PATCH /conversations/{id}/messages/{mid} {content}: the sender edits a user message in place
+// (chat/messages.h has the rules); 200 with the Message, edited_at set.
+Result<http::Response> EditMessage(Services& services, const http::Request& r) {
+  auto me = Authenticate(r, services);
+  if (!me.ok()) return me.status();
+  auto body = ParseJsonBody(r);
+  if (!body.ok()) return body.status();
+  json::ObjectReader reader(body->root());
+  auto content = reader.String("content", ContentRule(services), /*required=*/true);
+  if (Status valid = reader.Finish(); !valid.ok()) return valid;
+  auto id = PathId(r, "id");
+  if (!id) return ConversationNotFound();
+  auto mid = PathId(r, "mid");
+  if (!mid) return Status::NotFound("This message does not exist.");
+  std::optional<store::MessageRecord> edited;
+  Status st = services.db->Run([&](soci::session& s) -> Status {
+    auto result = chat::EditMessage(s, *id, *mid, me->user_id, *content.value);
+    if (!result.ok()) return result.status();
+    edited = std::move(*result);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  json::Writer w;
+  WriteMessage(w, *edited);
+  return http::Response::Json(200, w.Take());
+}
+
 }  // namespace
 
 void RegisterMessageRoutes(http::Router& router, Services* services) {
@@ -488,6 +516,7 @@ void RegisterMessageRoutes(http::Router& router, Services* services) {
   router.Add("GET", "/api/v1/conversations/{id}/messages", bind(ListMessages));
   router.Add("POST", "/api/v1/conversations/{id}/messages", stream(SendMessage));
   router.Add("POST", "/api/v1/conversations/{id}/messages/{mid}/regenerate", stream(Regenerate));
+  router.Add("PATCH", "/api/v1/conversations/{id}/messages/{mid}", bind(EditMessage));
   router.Add("POST", "/api/v1/conversations/{id}/stop", bind(Stop));
   // POST /chat is a send (it shares this file's transaction); chat.cc only documents that.
   router.Add("POST", "/api/v1/chat", stream(Chat));

@@ -40,7 +40,7 @@ void WriteMessage(json::Writer& w, const store::MessageRecord& m) {
   // Stored JSON arrays (jsonb, CHECKed to be arrays), inserted verbatim.
   w.Key("sources").Raw(m.sources_json);
   w.Key("flags").Raw(m.flags_json);
-  w.Field("created_at", m.created_at).EndObject();
+  w.Field("created_at", m.created_at).Field("edited_at", m.edited_at).EndObject();
 }
 
 std::string MessageEventPayload(const store::MessageRecord& message) {

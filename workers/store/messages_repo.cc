@@ -70,6 +70,11 @@ std::optional<int64_t> OptionalInt(const soci::row& r, size_t i) {
 
 }  // namespace
 
+constexpr const char* kEditUserMessage =
+    "UPDATE messages SET content = $4, edited_at = now(), updated_at = now() "
+    "WHERE id = CAST($1 AS uuid) AND conversation_id = CAST($2 AS uuid) AND role = 'user' "
+    "AND sender_id = CAST($3 AS uuid)";
+
 MessageRecord ReadMessage(const soci::row& r, size_t first) {
   MessageRecord m;
   m.id = r.get<std::string>(first + 0);
@@ -89,6 +94,7 @@ MessageRecord ReadMessage(const soci::row& r, size_t first) {
   m.sources_json = r.get<std::string>(first + 13);
   m.flags_json = r.get<std::string>(first + 14);
   m.created_at = r.get<std::string>(first + 15);
+  m.edited_at = OptionalString(r, first + 16);
   return m;
 }
 
@@ -111,6 +117,7 @@ MessageRecord ReadMessage(const Rows& rows, int row, int first) {
   m.sources_json = rows.Text(row, first + 13);
   m.flags_json = rows.Text(row, first + 14);
   m.created_at = rows.Text(row, first + 15);
+  m.edited_at = rows.OptionalText(row, first + 16);
   return m;
 }
 
@@ -193,6 +200,14 @@ MessageRecord InsertUserMessage(soci::session& s, const NewUserMessage& message)
   m.client_message_id = message.client_message_id;
   m.flags_json = flags_json;
   return m;
+}
+
+bool EditUserMessage(soci::session& s, const std::string& conversation_id,
+                     const std::string& message_id, const std::string& sender_id,
+                     const std::string& content) {
+  return Query(s, kEditUserMessage,
+               Params().Text(message_id).Text(conversation_id).Text(sender_id).Text(content))
+             .affected() > 0;
 }
 
 }  // namespace chatd::store

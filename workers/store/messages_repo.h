@@ -50,18 +50,19 @@ struct MessageRecord {
   std::optional<int64_t> completion_tokens;
   std::string sources_json = "[]";  // the stored JSON arrays, verbatim
   std::string flags_json = "[]";
-  std::string created_at;  // RFC 3339 UTC with milliseconds
+  std::string created_at;                // RFC 3339 UTC with milliseconds
+  std::optional<std::string> edited_at;  // the last edit in place (sql/0010), if any
 };
 
 // The SELECT list of a MessageRecord over `messages <m>` LEFT JOIN `users <u>` ON the sender, as
 // a macro so that it concatenates with SQL literals; ReadMessage reads it back from column `first`.
-// 16 columns.
+// 17 columns.
 #define CHATD_MESSAGE_COLUMNS(m, u)                                                           \
   m ".id::text, " m ".conversation_id::text, " m ".seq, " m ".role, " u ".id::text, " u       \
     ".username, " u ".display_name, " m ".content, " m ".status, " m ".client_message_id, " m \
     ".model, " m ".prompt_tokens, " m ".completion_tokens, " m ".sources::text, " m           \
-    ".flags::text, " CHATD_SQL_TS(m ".created_at")
-inline constexpr size_t kMessageColumnCount = 16;
+    ".flags::text, " CHATD_SQL_TS(m ".created_at") ", " CHATD_SQL_TS(m ".edited_at")
+inline constexpr size_t kMessageColumnCount = 17;
 MessageRecord ReadMessage(const soci::row& row, size_t first = 0);
 class Rows;
 // The same from a prepared statement's result (store/statements.h).
@@ -121,5 +122,11 @@ struct NewUserMessage {
 
 // Inserts a complete user message and returns it as stored.
 MessageRecord InsertUserMessage(soci::session& s, const NewUserMessage& message);
+
+// Replaces the text of `sender_id`'s user message (sanitized `content`), setting edited_at; false
+// when the conversation holds no such message of that sender.
+bool EditUserMessage(soci::session& s, const std::string& conversation_id,
+                     const std::string& message_id, const std::string& sender_id,
+                     const std::string& content);
 
 }  // namespace chatd::store
