@@ -15,8 +15,9 @@
 -- transaction (no WAL flush of its own), and the push daemons also poll: correctness never
 -- depends on it. docs/websocket.md ("The event log") has the rules and the failure modes.
 --
--- Existing rows get this migration's xid (the column's default, evaluated once per row while the
--- table is rewritten), so their id order is kept; new rows sort after them.
+-- Existing rows get this migration's xid: pg_current_xact_id() is stable, so the default is
+-- evaluated once and the column is added without rewriting the table; their id order is kept and
+-- new rows sort after them.
 
 ALTER TABLE events ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 
