@@ -11,12 +11,13 @@ export class Api {
     this.session = session; // may be null for the anonymous calls (info, login, signup)
   }
 
-  async #fetch(method, path, { body, headers = {}, signal, auth = true, accept = "application/json" } = {}) {
+  // `json`: a body that is JSON text already (a file's, sent as it is); `body`: a value to encode.
+  async #fetch(method, path, { body, json, headers = {}, signal, auth = true, accept = "application/json" } = {}) {
     const h = { Accept: accept, ...headers };
     let payload;
-    if (body !== undefined) {
+    if (body !== undefined || json !== undefined) {
       h["Content-Type"] = "application/json; charset=utf-8";
-      payload = JSON.stringify(body);
+      payload = json !== undefined ? json : JSON.stringify(body);
     }
     for (let attempt = 0; ; attempt++) {
       if (auth && this.session) {
@@ -63,6 +64,10 @@ export class Api {
   }
   post(path, body = {}, opts = {}) {
     return this.request("POST", path, { ...opts, body });
+  }
+  // POST of JSON text as it is (an imported file: not parsed and encoded again on the way).
+  postJsonText(path, text, opts = {}) {
+    return this.request("POST", path, { ...opts, json: text });
   }
   patch(path, body, opts = {}) {
     return this.request("PATCH", path, { ...opts, body });

@@ -41,6 +41,17 @@ export function replaceChildren(node, ...children) {
   return node;
 }
 
+// Saves a downloaded file (an export) through a temporary object URL: the request needed the
+// Authorization header, which a plain link could not send.
+export function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = el("a", { href: url, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 // An <svg> icon from a fixed set (paths are constants of this file, never data).
 const ICONS = {
   menu: "M3 6h18M3 12h18M3 18h18",

@@ -34,7 +34,7 @@ from harness import Postgres, WsClient, create_user
 
 from bench import percentile
 
-PROGRAMS = ()
+PROGRAMS = ("ws-client",)
 TITLE = "Event log on durable commits: sends/s into 1/8/64 conversations, old vs new path, 4 ms flush"
 
 DURABLE = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"

@@ -16,12 +16,18 @@
 // Scrolling: the view follows a growing reply only while the reader is at the bottom; a wheel,
 // touch, key or scrollbar scroll upwards stops following (the view's own scrolling never counts);
 // "Jump to latest" brings it back.
+//
+// Edits: in direct and group conversations a user's own messages have an Edit action, which puts
+// message_editor.js in place of the message's body; the saved message (the PATCH's answer, and
+// message.updated on every member's devices) re-renders with an "(edited)" mark.
 import { el, icon, announce, formatTime, replaceChildren } from "../dom.js";
 import { friendlyMessage } from "../errors.js";
 import { renderMarkdown, StreamingMarkdown } from "../markdown.js";
 import { conversationTitle } from "../conversations.js";
 import { toast } from "./dialog.js";
 import { conversationMenu } from "./conversation_menu.js";
+import { editedMark } from "./edited_mark.js";
+import { messageEditor } from "./message_editor.js";
 
 const PAGE = 50;
 const cpLength = (s) => {
@@ -277,6 +283,7 @@ export class ChatView {
     } else {
       const wasStreaming = e.msg.status === "streaming";
       if (!wasStreaming && m.status === "streaming") return; // a stale snapshot
+      if (e.msg.edited_at && !(Date.parse(m.edited_at) >= Date.parse(e.msg.edited_at))) return; // from before an edit
       const seqArrived = e.msg.seq === undefined && m.seq !== undefined;
       e.msg = { ...e.msg, ...m };
       if (seqArrived) this.insert(e);
@@ -408,7 +415,7 @@ export class ChatView {
             ? el("span", { class: "badge error", text: "Failed" })
             : null;
     const flags = (m.flags || []).includes("possible_prompt_injection") ? el("span", { class: "badge", title: "This message looks like an attempt to instruct the assistant", text: "flagged" }) : null;
-    replaceChildren(e.meta, el("span", { class: "who", text: who }), time, status, flags);
+    replaceChildren(e.meta, el("span", { class: "who", text: who }), time, editedMark(m), status, flags);
     e.node.setAttribute("aria-label", `${who}${m.status === "streaming" ? " (writing)" : ""}`);
     e.node.classList.toggle("streaming", m.status === "streaming");
     e.node.setAttribute("aria-busy", m.status === "streaming" ? "true" : "false");
@@ -464,7 +471,46 @@ export class ChatView {
       if (m.usage) actions.append(el("span", { class: "usage", text: `${m.usage.prompt_tokens + m.usage.completion_tokens} tokens` }));
       parts.push(actions);
     }
+    if (this.canEdit(m) && !e.editor) {
+      parts.push(el("div", { class: "msg-actions" }, el("button", { type: "button", class: "link small edit", onclick: () => this.startEdit(e) }, "Edit")));
+    }
+    // The foot is drawn again on every update of its message (a live message.updated): the
+    // focus stays on the same action.
+    const focused = e.foot.contains(document.activeElement) ? document.activeElement.className : null;
     replaceChildren(e.foot, ...parts);
+    if (focused) [...e.foot.querySelectorAll("button")].find((b) => b.className === focused)?.focus();
+  }
+
+  // A stored message of the user's own, in a conversation between people (the server refuses
+  // edits in assistant conversations and of anyone else's message).
+  canEdit(m) {
+    return m.role === "user" && m.sender?.id === this.ctx.session.user.id && m.seq !== undefined && (this.conv.kind === "direct" || this.conv.kind === "group");
+  }
+
+  startEdit(e) {
+    if (e.editor) return e.editor.focus();
+    e.editor = messageEditor({
+      text: e.text,
+      max: this.max,
+      save: async (content) => this.upsert(await this.ctx.api.patch(`/conversations/${encodeURIComponent(this.id)}/messages/${encodeURIComponent(e.msg.id)}`, { content })),
+      close: () => this.endEdit(e),
+    });
+    e.body.hidden = true;
+    e.node.classList.add("editing");
+    e.node.insertBefore(e.editor.el, e.foot);
+    this.renderFoot(e);
+    e.editor.focus();
+  }
+
+  endEdit(e) {
+    if (!e.editor) return;
+    const hadFocus = e.editor.el.contains(document.activeElement);
+    e.editor.el.remove();
+    e.editor = null;
+    e.body.hidden = false;
+    e.node.classList.remove("editing");
+    this.renderFoot(e);
+    if (hadFocus) e.foot.querySelector(".edit")?.focus();
   }
 
   // The Stop button follows the streaming replies; Regenerate shows on the newest reply only.
@@ -687,8 +733,9 @@ export class ChatView {
       ),
     );
     this.mentionList.hidden = false;
+    // A textarea (role textbox) may not carry aria-expanded: the open list is announced through
+    // aria-controls and aria-activedescendant, both dropped when it closes.
     this.input.setAttribute("aria-controls", this.mentionList.id);
-    this.input.setAttribute("aria-expanded", "true");
     this.selectMention(0);
   }
 
@@ -712,7 +759,7 @@ export class ChatView {
   closeMentions() {
     this.mentionList.hidden = true;
     this.input.removeAttribute("aria-activedescendant");
-    this.input.setAttribute("aria-expanded", "false");
+    this.input.removeAttribute("aria-controls");
   }
 
   // ---- live -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // members, share links (owner: share_dialog.js), export (Markdown or JSON, downloaded as a file),
 // archive / unarchive, delete (owner) or leave (anyone else). Each one calls the API;
 // the views change when the answer (or its live event) arrives.
-import { el, icon, replaceChildren } from "../dom.js";
+import { el, icon, replaceChildren, saveFile } from "../dom.js";
 import { friendlyMessage } from "../errors.js";
 import { conversationTitle } from "../conversations.js";
 import { confirmDialog, openDialog, promptDialog, toast } from "./dialog.js";
@@ -119,17 +119,11 @@ async function deleteConversation(ctx, c) {
   }
 }
 
-// Downloads the conversation's export (GET …/export) through a temporary object URL: the request
-// needs the Authorization header, which a plain link could not send.
+// Downloads the conversation's export (GET …/export) as a file.
 async function exportConversation(ctx, c, format) {
   try {
     const { blob, filename } = await ctx.api.download(`/conversations/${encodeURIComponent(c.id)}/export?format=${format}`);
-    const url = URL.createObjectURL(blob);
-    const a = el("a", { href: url, download: filename, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(blob, filename);
   } catch (err) {
     toast(friendlyMessage(err), { error: true });
   }

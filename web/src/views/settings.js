@@ -1,11 +1,13 @@
 // Settings: the account (display name, email), password, a guest's upgrade to a full account (in
 // place: the same user, its conversations kept), the theme, usage against the daily quota, the way
-// to the API keys page (keys.js), and signing out here or everywhere.
-import { el, icon, replaceChildren } from "../dom.js";
+// to the API keys page (keys.js), the user's data (import from a file, download everything), and
+// signing out here or everywhere.
+import { el, icon, replaceChildren, saveFile } from "../dom.js";
 import { friendlyMessage, fieldMessages } from "../errors.js";
 import { setThemePreference, themePreference } from "../theme.js";
 import { field, showFieldErrors, toast, confirmDialog } from "./dialog.js";
 import { navigate } from "../router.js";
+import { importDialog } from "./import_dialog.js";
 
 function form(label, fields, submitLabel, onSubmit) {
   const error = el("p", { class: "form-error", role: "alert" });
@@ -146,6 +148,35 @@ export function renderSettings(ctx, outlet) {
       el("h2", { id: "keys-title", text: "API keys" }),
       el("p", { class: "muted", text: u.is_guest ? "API keys let scripts and apps use your assistants through any OpenAI client. They need an account: create one above first." : "Let scripts, editors and agents use your assistants through any OpenAI client." }),
       el("a", { href: "/settings/keys", class: "btn", onclick: toKeys }, u.is_guest ? "About API keys" : "Manage API keys"),
+    ),
+  );
+
+  // Your data: conversations brought in from a file (import_dialog.js), and everything the
+  // account holds as one JSON archive (GET /export), which the import reads back too.
+  const downloadData = async (e) => {
+    const button = e.currentTarget;
+    button.disabled = true;
+    try {
+      const { blob, filename } = await api.download("/export");
+      saveFile(blob, filename);
+    } catch (err) {
+      toast(friendlyMessage(err), { error: true });
+    } finally {
+      button.disabled = false;
+    }
+  };
+  sections.push(
+    el(
+      "section",
+      { class: "panel", "aria-labelledby": "data-title" },
+      el("h2", { id: "data-title", text: "Your data" }),
+      el("p", { class: "muted", text: "Bring in conversations from chatd or ChatGPT, or download everything you have here as one JSON file." }),
+      el(
+        "div",
+        { class: "form-actions" },
+        el("button", { type: "button", class: "btn", onclick: () => importDialog(ctx) }, "Import conversations…"),
+        el("button", { type: "button", class: "btn", onclick: downloadData }, "Download your data"),
+      ),
     ),
   );
 

@@ -7,6 +7,7 @@
 import { el, formatTime, replaceChildren } from "../dom.js";
 import { friendlyMessage } from "../errors.js";
 import { renderMarkdown } from "../markdown.js";
+import { editedMark } from "./edited_mark.js";
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
 
@@ -92,7 +93,7 @@ function message(m, assistantName) {
   return el(
     "article",
     { class: `msg ${m.role === "assistant" ? "assistant" : "user"}`, "aria-label": who },
-    el("div", { class: "msg-meta" }, el("span", { class: "who", text: who }), el("time", { datetime: m.created_at || "", text: formatTime(m.created_at) }), status),
+    el("div", { class: "msg-meta" }, el("span", { class: "who", text: who }), el("time", { datetime: m.created_at || "", text: formatTime(m.created_at) }), editedMark(m), status),
     el("div", { class: "msg-body markdown" }, renderMarkdown(m.content || "")),
     sources ? el("div", { class: "msg-foot" }, sources) : null,
   );

@@ -77,7 +77,16 @@ export class Sidebar {
         ctx.convs.reload({ query: "" }).catch(() => {});
       }
     });
-    ctx.convs.addEventListener("change", () => this.render());
+    // One render per frame however many changes came in it (an import brings a
+    // conversation.created event per conversation, hundreds in a row).
+    ctx.convs.addEventListener("change", () => {
+      if (this.renderQueued) return;
+      this.renderQueued = true;
+      requestAnimationFrame(() => {
+        this.renderQueued = false;
+        this.render();
+      });
+    });
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) ctx.convs.more()?.catch?.(() => {});
     });
