@@ -6,12 +6,12 @@ conversation, nor of a reply — changes anything."""
 
 import unittest
 
-from harness import FakeLlm, Stack, WsClient, create_user
+from harness import ApiTestCase, FakeLlm, Stack, WsClient, create_user
 
 API = "/api/v1"
 
 
-class EditTest(unittest.TestCase):
+class EditTest(ApiTestCase):
     @classmethod
     def setUpClass(cls):
         cls.fake = FakeLlm()
@@ -22,10 +22,6 @@ class EditTest(unittest.TestCase):
         cls.stack.close()
         cls.fake.close()
 
-    def assertProblem(self, r, status, code):
-        self.assertEqual(r.status, status, r)
-        self.assertEqual(r.json()["code"], code, r)
-
     def edit(self, user, cid, mid, content):
         return self.stack.request("PATCH", f"{API}/conversations/{cid}/messages/{mid}", {"content": content},
                                   token=user.token)
@@ -35,10 +31,8 @@ class EditTest(unittest.TestCase):
 
     def test_the_sender_edits_in_place_and_every_member_sees_it_live(self):
         alice, bob = create_user(self.stack), create_user(self.stack)
-        cid = self.stack.post(f"{API}/conversations", {"kind": "group", "title": "G", "member_ids": [bob.id]},
-                              token=alice.token).json()["id"]
-        sent = self.stack.post(f"{API}/conversations/{cid}/messages", {"content": "See you at 5"},
-                               token=alice.token).json()["message"]
+        cid = self.group(alice, [bob])
+        sent = self.send(alice, cid, "See you at 5")
         self.assertIsNone(sent["edited_at"])
         self.assertIsNone(self.page(bob, cid)[0]["edited_at"])  # a page cached before the edit
         ws = WsClient(self.stack, token=bob.token).expect_open()
@@ -60,16 +54,14 @@ class EditTest(unittest.TestCase):
         # The same text again: nothing changes, no event.
         again = self.edit(alice, cid, sent["id"], "See you at 6")
         self.assertEqual(again.json(), edited)
-        self.stack.post(f"{API}/conversations/{cid}/messages", {"content": "sentinel"}, token=alice.token)
+        self.send(alice, cid, "sentinel")
         nxt = ws.recv_until(lambda f: f.get("type", "").startswith("message."))
         self.assertEqual((nxt["type"], nxt["message"]["content"]), ("message.created", "sentinel"))
 
     def test_nobody_else_and_nothing_else_is_edited(self):
         alice, bob, eve = create_user(self.stack), create_user(self.stack), create_user(self.stack)
-        cid = self.stack.post(f"{API}/conversations", {"kind": "group", "title": "G", "member_ids": [bob.id]},
-                              token=alice.token).json()["id"]
-        mid = self.stack.post(f"{API}/conversations/{cid}/messages", {"content": "mine"},
-                              token=alice.token).json()["message"]["id"]
+        cid = self.group(alice, [bob])
+        mid = self.send(alice, cid, "mine")["id"]
         self.assertProblem(self.edit(bob, cid, mid, "theirs now"), 403, "FORBIDDEN")
         self.assertProblem(self.edit(eve, cid, mid, "stranger"), 404, "NOT_FOUND")
         self.assertProblem(self.edit(alice, cid, "00000000-0000-0000-0000-00000000beef", "x"), 404, "NOT_FOUND")

@@ -11,13 +11,13 @@ import unittest
 
 import psycopg2
 
-from harness import FakeLlm, Postgres, Stack, WsClient, create_user
+from harness import ApiTestCase, FakeLlm, Postgres, Stack, WsClient, create_user
 
 API = "/api/v1"
 DURABLE = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
 
 
-class EventLogTest(unittest.TestCase):
+class EventLogTest(ApiTestCase):
     @classmethod
     def setUpClass(cls):
         cls.pg = Postgres(options=DURABLE)
@@ -38,17 +38,6 @@ class EventLogTest(unittest.TestCase):
         ready = ws.recv()
         self.assertEqual(ready["type"], "ready", ready)
         return ws, ready
-
-    def group(self, owner, members, title="Chat"):
-        r = self.stack.post(f"{API}/conversations", {"kind": "group", "title": title,
-                                                     "member_ids": [m.id for m in members]}, token=owner.token)
-        self.assertEqual(r.status, 201, r)
-        return r.json()["id"]
-
-    def send(self, user, cid, content):
-        r = self.stack.post(f"{API}/conversations/{cid}/messages", {"content": content}, token=user.token)
-        self.assertEqual(r.status, 201, r)
-        return r.json()["message"]
 
     @staticmethod
     def collect(ws, count, kinds=("message.created",), timeout=60):

@@ -7,14 +7,14 @@ import json
 import os
 import unittest
 
-from harness import FakeLlm, Stack, create_user
+from harness import ApiTestCase, FakeLlm, Stack, create_user
 
 API = "/api/v1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEPT = ("seq", "role", "content", "status", "created_at", "model", "usage")
 
 
-class ImportTest(unittest.TestCase):
+class ImportTest(ApiTestCase):
     @classmethod
     def setUpClass(cls):
         cls.fake = FakeLlm()
@@ -24,13 +24,6 @@ class ImportTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.stack.close()
         cls.fake.close()
-
-    def assertProblem(self, r, status, code, field=None):
-        self.assertEqual(r.status, status, r)
-        body = r.json()
-        self.assertEqual(body["code"], code, body)
-        if field is not None:
-            self.assertIn(field, [e["field"] for e in body.get("errors", [])], body)
 
     def import_(self, user, doc):
         return self.stack.post(f"{API}/import", doc, token=user.token)
@@ -80,9 +73,7 @@ class ImportTest(unittest.TestCase):
     def test_the_account_archive_brings_every_conversation(self):
         alice = create_user(self.stack)
         for title in ("one", "two"):
-            cid = self.stack.post(f"{API}/conversations", {"kind": "group", "title": title, "member_ids": []},
-                                  token=alice.token).json()["id"]
-            self.stack.post(f"{API}/conversations/{cid}/messages", {"content": f"in {title}"}, token=alice.token)
+            self.send(alice, self.group(alice, [], title), f"in {title}")
         archive = self.stack.get(f"{API}/export", token=alice.token).json()
         carol = create_user(self.stack)
         r = self.import_(carol, archive)

@@ -6,13 +6,13 @@ members who do not own it and strangers cannot; hostile tokens are plain 404s.""
 import re
 import unittest
 
-from harness import Stack, create_user
+from harness import ApiTestCase, Stack, create_user
 
 API = "/api/v1"
 TOKEN = re.compile(r"^/s/([A-Za-z0-9_-]{43})$")
 
 
-class SharesTest(unittest.TestCase):
+class SharesTest(ApiTestCase):
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack().start()
@@ -20,17 +20,6 @@ class SharesTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.stack.close()
-
-    def group(self, owner, members, title="Trip planning"):
-        r = self.stack.post(f"{API}/conversations", {"kind": "group", "title": title,
-                                                     "member_ids": [m.id for m in members]}, token=owner.token)
-        self.assertEqual(r.status, 201, r)
-        return r.json()["id"]
-
-    def send(self, user, cid, content):
-        r = self.stack.post(f"{API}/conversations/{cid}/messages", {"content": content}, token=user.token)
-        self.assertEqual(r.status, 201, r)
-        return r.json()["message"]
 
     def share(self, user, cid, body=None):
         return self.stack.post(f"{API}/conversations/{cid}/shares", body if body is not None else {},
@@ -40,13 +29,9 @@ class SharesTest(unittest.TestCase):
         token = TOKEN.match(url).group(1)
         return self.stack.get(f"{API}/shared/{token}")
 
-    def assertProblem(self, r, status, code):
-        self.assertEqual(r.status, status, r)
-        self.assertEqual(r.json()["code"], code, r)
-
     def test_share_view_without_an_account_snapshot_and_revoke(self):
         alice, bob = create_user(self.stack, display_name="Alice A."), create_user(self.stack, display_name="Bob B.")
-        cid = self.group(alice, [bob])
+        cid = self.group(alice, [bob], "Trip planning")
         self.send(alice, cid, "Lisbon or **Porto**?")
         self.send(bob, cid, "Porto <img src=x onerror=alert(1)>")
 

@@ -654,3 +654,37 @@ if __name__ == "__main__":
     else:
         print("usage: harness.py serve [JSON options]", file=_sys.stderr)
         _sys.exit(2)
+
+
+# -- A base test case for API tests ----------------------------------------------------------------
+
+import unittest as _unittest
+
+
+class ApiTestCase(_unittest.TestCase):
+    """What API tests share: problem+json assertions and the usual fixtures through the API.
+    Subclasses set `stack` (a started Stack) in setUpClass."""
+
+    stack = None
+
+    def assertProblem(self, r, status, code, field=None):
+        """`r` is problem+json with this status and code (and, given `field`, an error on it)."""
+        self.assertEqual(r.status, status, r)
+        body = r.json()
+        self.assertEqual(body["code"], code, body)
+        if field is not None:
+            self.assertIn(field, [e["field"] for e in body.get("errors", [])], body)
+        return body
+
+    def group(self, owner, members, title="Chat"):
+        """A group owned by `owner` with `members` (TestUsers); its id."""
+        r = self.stack.post("/api/v1/conversations", {"kind": "group", "title": title,
+                                                      "member_ids": [m.id for m in members]}, token=owner.token)
+        self.assertEqual(r.status, 201, r)
+        return r.json()["id"]
+
+    def send(self, user, cid, content):
+        """A message from `user` into `cid`, as stored."""
+        r = self.stack.post(f"/api/v1/conversations/{cid}/messages", {"content": content}, token=user.token)
+        self.assertEqual(r.status, 201, r)
+        return r.json()["message"]

@@ -32,6 +32,7 @@ Result<store::MessageRecord> EditMessage(soci::session& s, const std::string& co
   if (message->content == content) return *message;  // nothing changes: no mark, no event
   store::EditUserMessage(s, conversation_id, message_id, user_id, content);
   auto edited = store::FindMessage(s, conversation_id, message_id);
+  if (!edited) return Status::NotFound("This message does not exist.");  // under the lock: never
   store::EmitEventToMembers(s, conversation_id, "message.updated", MessageEventPayload(*edited));
   tx.commit();
   return *edited;
